@@ -1,0 +1,167 @@
+//! Command-line flags, declared as data with their documentation next to them.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::report::Format;
+
+/// Decides, account by account, whether a Microsoft Entra tenant's internal accounts used by
+/// outside people can be converted to B2B collaboration through the invitation API.
+#[derive(Debug, Parser)]
+#[command(name = "b2bready", version, about, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan a snapshot: verdict per account, findings per rule, reports.
+    Scan(ScanArgs),
+    /// List and explain the rules.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+    /// Write a synthetic tenant snapshot (deterministic by seed), for demos and benchmarks.
+    Generate(GenerateArgs),
+    /// Snapshot utilities.
+    #[command(subcommand)]
+    Snapshot(SnapshotCommand),
+    /// Measure the scan on a generated tenant: wall time and peak memory against a plain
+    /// parallel JSON parse of the same users.jsonl.
+    Bench(BenchArgs),
+    /// The benchmark's baseline: parse users.jsonl with serde_json and rayon, nothing else.
+    #[command(hide = true)]
+    BenchBaseline {
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScopeArg {
+    /// Internal accounts that look like local guests: userType Guest, or a mail outside the
+    /// tenant's verified domains.
+    LikelyGuests,
+    /// Every internal account.
+    All,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
+pub enum FailOn {
+    /// Exit 1 when any blocker is found.
+    Blocker,
+    /// Exit 1 when any blocker or warning is found.
+    Warning,
+    /// Always exit 0 once the scan ran.
+    Never,
+}
+
+impl FailOn {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailOn::Blocker => "blocker",
+            FailOn::Warning => "warning",
+            FailOn::Never => "never",
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// The snapshot folder (with manifest.json).
+    pub snapshot: PathBuf,
+    /// Outputs to produce, comma-separated or repeated.
+    #[arg(long, short, value_enum, value_delimiter = ',', default_value = "table")]
+    pub format: Vec<Format>,
+    /// Folder for findings.json, findings.csv, verdicts.csv and report.html.
+    #[arg(long, short, default_value = "b2bready-out")]
+    pub out: PathBuf,
+    /// A folder of extra rule files (*.toml), in addition to the built-in rules. Repeatable.
+    #[arg(long = "rules", value_name = "DIR")]
+    pub rules: Vec<PathBuf>,
+    /// Which internal accounts to judge.
+    #[arg(long, value_enum, default_value = "likely-guests")]
+    pub scope: ScopeArg,
+    /// Judge exactly the accounts listed in this CSV (object ids or UPNs, first column).
+    #[arg(long, value_name = "FILE", conflicts_with = "scope")]
+    pub scope_file: Option<PathBuf>,
+    /// CSV with columns user (id or UPN) and externalEmail (the address the person will sign
+    /// in with): adds the accounts to the scope and feeds the address comparison rules.
+    #[arg(long, value_name = "FILE")]
+    pub external_identities: Option<PathBuf>,
+    /// The customer wants MAU billing: raises member-keeps-member-billing to warning and
+    /// mau-subscription-missing to blocker.
+    #[arg(long)]
+    pub mau_billing: bool,
+    /// Exit 1 when findings at or above this severity exist.
+    #[arg(long, value_enum, default_value = "blocker")]
+    pub fail_on: FailOn,
+    /// Scan a snapshot whose manifest says "complete": false.
+    #[arg(long)]
+    pub allow_incomplete: bool,
+    /// Print nothing but errors (files are still written).
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// One line per rule: id, severity, target, title.
+    List {
+        /// A folder of extra rule files. Repeatable.
+        #[arg(long = "rules", value_name = "DIR")]
+        rules: Vec<PathBuf>,
+    },
+    /// Everything about one rule: condition, message, inputs and documentation.
+    Explain {
+        /// The rule id, e.g. onprem-upn-present.
+        id: String,
+        /// A folder of extra rule files. Repeatable.
+        #[arg(long = "rules", value_name = "DIR")]
+        rules: Vec<PathBuf>,
+    },
+    /// The columns rule conditions and messages can use.
+    Columns,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SnapshotCommand {
+    /// Recompute the counts and sha256 of every collection and rewrite manifest.json, after
+    /// editing a snapshot by hand.
+    Seal {
+        /// The snapshot folder.
+        dir: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Folder to write the snapshot to.
+    #[arg(long, short)]
+    pub out: PathBuf,
+    /// Number of accounts.
+    #[arg(long, default_value_t = 1000)]
+    pub users: usize,
+    /// Seed: the same seed and size give the same snapshot.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Compress collection files with zstd.
+    #[arg(long)]
+    pub zstd: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Number of generated accounts.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub users: usize,
+    /// Seed of the generated tenant.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Where to keep the generated tenant and the reports (reused when present).
+    #[arg(long, default_value = "target/bench")]
+    pub dir: PathBuf,
+    /// Scope of the measured scan.
+    #[arg(long, value_enum, default_value = "likely-guests")]
+    pub scope: ScopeArg,
+}

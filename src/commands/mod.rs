@@ -1,0 +1,31 @@
+//! One function per subcommand: read flags, call the library, choose where output goes.
+
+pub mod bench;
+pub mod generate;
+pub mod rules;
+pub mod scan;
+pub mod snapshot;
+
+use crate::cli::{Cli, Command, RulesCommand, SnapshotCommand};
+use crate::error::Error;
+
+/// Runs a command and returns the process exit code (0 or 1); errors map to 2 in `main`.
+pub fn run(cli: Cli) -> Result<u8, Error> {
+    match cli.command {
+        Command::Scan(args) => scan::run(args),
+        Command::Rules(RulesCommand::List { rules }) => rules::list(&rules),
+        Command::Rules(RulesCommand::Explain { id, rules }) => rules::explain(&id, &rules),
+        Command::Rules(RulesCommand::Columns) => rules::columns(),
+        Command::Generate(args) => generate::run(args),
+        Command::Snapshot(SnapshotCommand::Seal { dir }) => snapshot::seal(&dir),
+        Command::Bench(args) => bench::run(args),
+        Command::BenchBaseline { file } => bench::baseline(&file),
+    }
+}
+
+pub(crate) fn stdout_error(source: std::io::Error) -> Error {
+    Error::Io {
+        what: "cannot write to standard output".into(),
+        source,
+    }
+}

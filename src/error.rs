@@ -1,0 +1,61 @@
+//! The one error `main` prints: a headline, the cause, and a line of help.
+
+use crate::report::ReportError;
+use crate::rules::RuleLoadError;
+use crate::scan::ScanError;
+use crate::scan::inputs::InputError;
+use crate::snapshot::SnapshotError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Snapshot(#[from] SnapshotError),
+    #[error("rule file {0}")]
+    Rules(#[from] RuleLoadError),
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error(transparent)]
+    Report(#[from] ReportError),
+    #[error("rule evaluation failed: {0}")]
+    Engine(polars::prelude::PolarsError),
+    #[error("{0}")]
+    Usage(String),
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl From<ScanError> for Error {
+    fn from(e: ScanError) -> Self {
+        match e {
+            ScanError::Snapshot(e) => Error::Snapshot(e),
+            ScanError::Input(e) => Error::Input(e),
+            ScanError::Engine(e) => Error::Engine(e),
+        }
+    }
+}
+
+impl Error {
+    pub fn help(&self) -> Option<String> {
+        match self {
+            Error::Snapshot(e) => e.help(),
+            Error::Rules(_) => Some(
+                "fix the file, or check it with `b2bready rules list --rules DIR`; `b2bready rules columns` lists the columns".into(),
+            ),
+            _ => None,
+        }
+    }
+
+    /// A closed pipe (`b2bready scan … | head`) is not an error worth a message.
+    pub fn is_broken_pipe(&self) -> bool {
+        let io = match self {
+            Error::Io { source, .. } => Some(source),
+            Error::Report(ReportError::Io { source, .. }) => Some(source),
+            _ => None,
+        };
+        io.is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    }
+}

@@ -1,0 +1,15 @@
+//! b2bready decides, account by account, whether a Microsoft Entra tenant's internal accounts
+//! used by outside people can be converted to B2B collaboration through the invitation API.
+//!
+//! Pipeline: `snapshot` (read) → `scan` (facts, rules, verdicts) → `report` (renderers).
+//! `cli` and `commands` sit on top; `model` is shared by all.
+
+pub mod cli;
+pub mod commands;
+pub mod error;
+pub mod model;
+pub mod report;
+pub mod rules;
+pub mod scan;
+pub mod snapshot;
+pub mod synth;

@@ -1,0 +1,284 @@
+//! Compact column storage shared by the snapshot reader, the facts step and the renderers.
+//!
+//! Accounts are kept column by column (strings in one buffer with offsets, like Arrow) so a
+//! million users fit in a fraction of the size of `users.jsonl`; the rule engine turns the
+//! rows it needs into a polars `DataFrame`.
+
+use polars::prelude::{
+    BooleanChunked, Column as PlColumn, DataFrame, Int64Chunked, IntoColumn, NewChunkedArray,
+    PlSmallStr, PolarsResult, StringChunked,
+};
+
+/// A string column: all values in one buffer, `None` kept apart from `""`.
+#[derive(Debug, Default, Clone)]
+pub struct StrColumn {
+    data: String,
+    ends: Vec<u64>,
+    nulls: Vec<bool>,
+}
+
+impl StrColumn {
+    pub fn with_capacity(rows: usize) -> Self {
+        Self {
+            data: String::new(),
+            ends: Vec::with_capacity(rows),
+            nulls: Vec::with_capacity(rows),
+        }
+    }
+
+    pub fn push(&mut self, value: Option<&str>) {
+        if let Some(v) = value {
+            self.data.push_str(v);
+        }
+        self.ends.push(self.data.len() as u64);
+        self.nulls.push(value.is_none());
+    }
+
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    pub fn get(&self, row: usize) -> Option<&str> {
+        if self.nulls[row] {
+            return None;
+        }
+        let start = if row == 0 { 0 } else { self.ends[row - 1] as usize };
+        Some(&self.data[start..self.ends[row] as usize])
+    }
+
+    pub fn append(&mut self, other: &StrColumn) {
+        let base = self.data.len() as u64;
+        self.data.push_str(&other.data);
+        self.ends.extend(other.ends.iter().map(|e| e + base));
+        self.nulls.extend_from_slice(&other.nulls);
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = Option<&str>> + '_ {
+        (0..self.len()).map(|i| self.get(i))
+    }
+}
+
+/// The type of a column as rules see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Text,
+    Bool,
+    Int,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Text => "text",
+            Kind::Bool => "bool",
+            Kind::Int => "int",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum Column {
+    Text(StrColumn),
+    Bool(Vec<Option<bool>>),
+    Int(Vec<Option<i64>>),
+}
+
+/// One cell, borrowed from its column.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Cell<'a> {
+    Null,
+    Text(&'a str),
+    Bool(bool),
+    Int(i64),
+}
+
+impl Cell<'_> {
+    pub fn to_json(self) -> serde_json::Value {
+        match self {
+            Cell::Null => serde_json::Value::Null,
+            Cell::Text(s) => serde_json::Value::String(s.to_owned()),
+            Cell::Bool(b) => serde_json::Value::Bool(b),
+            Cell::Int(i) => serde_json::Value::from(i),
+        }
+    }
+
+    /// How a value reads inside a message: nulls say so instead of vanishing.
+    pub fn write_display(self, out: &mut String) {
+        use std::fmt::Write;
+        match self {
+            Cell::Null => out.push_str("(none)"),
+            Cell::Text(s) => out.push_str(s),
+            Cell::Bool(b) => {
+                let _ = write!(out, "{b}");
+            }
+            Cell::Int(i) => {
+                let _ = write!(out, "{i}");
+            }
+        }
+    }
+}
+
+impl Column {
+    pub fn kind(&self) -> Kind {
+        match self {
+            Column::Text(_) => Kind::Text,
+            Column::Bool(_) => Kind::Bool,
+            Column::Int(_) => Kind::Int,
+        }
+    }
+
+    pub fn empty(kind: Kind, rows: usize) -> Self {
+        match kind {
+            Kind::Text => Column::Text(StrColumn::with_capacity(rows)),
+            Kind::Bool => Column::Bool(Vec::with_capacity(rows)),
+            Kind::Int => Column::Int(Vec::with_capacity(rows)),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            Column::Text(c) => c.len(),
+            Column::Bool(c) => c.len(),
+            Column::Int(c) => c.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn cell(&self, row: usize) -> Cell<'_> {
+        match self {
+            Column::Text(c) => c.get(row).map_or(Cell::Null, Cell::Text),
+            Column::Bool(c) => c[row].map_or(Cell::Null, Cell::Bool),
+            Column::Int(c) => c[row].map_or(Cell::Null, Cell::Int),
+        }
+    }
+
+    pub fn text(&self) -> Option<&StrColumn> {
+        match self {
+            Column::Text(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    pub fn append(&mut self, other: &Column) {
+        match (self, other) {
+            (Column::Text(a), Column::Text(b)) => a.append(b),
+            (Column::Bool(a), Column::Bool(b)) => a.extend_from_slice(b),
+            (Column::Int(a), Column::Int(b)) => a.extend_from_slice(b),
+            _ => unreachable!("columns of one table keep their kind"),
+        }
+    }
+
+    /// The column as polars sees it, restricted to `rows` when given.
+    pub fn to_polars(&self, name: &str, rows: Option<&[u32]>) -> PlColumn {
+        let name = PlSmallStr::from(name);
+        match (self, rows) {
+            (Column::Text(c), None) => StringChunked::from_iter_options(name, c.iter()).into_column(),
+            (Column::Text(c), Some(r)) => {
+                StringChunked::from_iter_options(name, r.iter().map(|&i| c.get(i as usize)))
+                    .into_column()
+            }
+            (Column::Bool(c), None) => BooleanChunked::from_iter_options(name, c.iter().copied())
+                .into_column(),
+            (Column::Bool(c), Some(r)) => {
+                BooleanChunked::from_iter_options(name, r.iter().map(|&i| c[i as usize]))
+                    .into_column()
+            }
+            (Column::Int(c), None) => {
+                Int64Chunked::from_iter_options(name, c.iter().copied()).into_column()
+            }
+            (Column::Int(c), Some(r)) => {
+                Int64Chunked::from_iter_options(name, r.iter().map(|&i| c[i as usize]))
+                    .into_column()
+            }
+        }
+    }
+}
+
+/// A column's name, type and meaning, as documented for rule authors.
+#[derive(Debug, Clone, Copy)]
+pub struct ColumnDef {
+    pub name: &'static str,
+    pub kind: Kind,
+    pub doc: &'static str,
+}
+
+/// Columns of equal length, named by a fixed schema.
+#[derive(Debug, Clone)]
+pub struct Table {
+    pub schema: &'static [ColumnDef],
+    pub columns: Vec<Column>,
+}
+
+impl Table {
+    pub fn new(schema: &'static [ColumnDef], rows: usize) -> Self {
+        Self {
+            schema,
+            columns: schema.iter().map(|d| Column::empty(d.kind, rows)).collect(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.columns.first().map_or(0, Column::len)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn index(&self, name: &str) -> Option<usize> {
+        self.schema.iter().position(|d| d.name == name)
+    }
+
+    pub fn cell(&self, column: usize, row: usize) -> Cell<'_> {
+        self.columns[column].cell(row)
+    }
+
+    pub fn append(&mut self, other: &Table) {
+        for (a, b) in self.columns.iter_mut().zip(&other.columns) {
+            a.append(b);
+        }
+    }
+
+    pub fn to_dataframe(&self, rows: Option<&[u32]>) -> PolarsResult<DataFrame> {
+        let columns = self
+            .schema
+            .iter()
+            .zip(&self.columns)
+            .map(|(d, c)| c.to_polars(d.name, rows))
+            .collect();
+        DataFrame::new(rows.map_or(self.len(), <[u32]>::len), columns)
+    }
+
+    /// An empty frame with this table's schema, to check rule conditions against.
+    pub fn empty_dataframe(schema: &'static [ColumnDef]) -> PolarsResult<DataFrame> {
+        Table::new(schema, 0).to_dataframe(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn str_column_keeps_null_apart_from_empty() {
+        let mut c = StrColumn::default();
+        c.push(Some("a"));
+        c.push(None);
+        c.push(Some(""));
+        c.push(Some("bcd"));
+        assert_eq!(c.iter().collect::<Vec<_>>(), vec![Some("a"), None, Some(""), Some("bcd")]);
+        let mut d = StrColumn::default();
+        d.push(Some("x"));
+        d.append(&c);
+        assert_eq!(d.get(0), Some("x"));
+        assert_eq!(d.get(4), Some("bcd"));
+        assert_eq!(d.get(2), None);
+    }
+}

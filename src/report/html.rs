@@ -1,0 +1,257 @@
+//! `report.html`: one self-contained page rendered with minijinja from
+//! `reports/report.html.j2`, with every value HTML-escaped. For very large tenants it lists
+//! the first `USERS_CAP` accounts (blocked first) and points at the CSV for the rest.
+
+use std::io::Write;
+
+use minijinja::{AutoEscape, Environment};
+use serde::Serialize;
+
+use super::json::{findings, rules, verdict};
+use super::{ReportError, generated_at, scope_label};
+use crate::model::{Severity, Verdict};
+use crate::rules::Docs;
+use crate::scan::ScanResult;
+
+const TEMPLATE: &str = include_str!("../../reports/report.html.j2");
+/// Accounts listed in the page; the rest are in `verdicts.csv`.
+pub const USERS_CAP: usize = 5_000;
+
+#[derive(Serialize)]
+struct Context<'a> {
+    tool_version: &'static str,
+    generated_at: String,
+    snapshot: SnapshotCtx<'a>,
+    tenant: TenantCtx<'a>,
+    options: OptionsCtx<'a>,
+    summary: SummaryCtx,
+    chart: Vec<ChartBar<'a>>,
+    tenant_findings: Vec<TenantFinding<'a>>,
+    rules: Vec<RuleCtx<'a>>,
+    not_evaluated: Vec<NotEvaluated<'a>>,
+    users: Vec<UserRow<'a>>,
+    users_listed: usize,
+    users_shown: usize,
+    users_cap: usize,
+    truncated: bool,
+}
+
+#[derive(Serialize)]
+struct SnapshotCtx<'a> {
+    path: String,
+    exported_at: Option<&'a str>,
+    complete: bool,
+}
+
+#[derive(Serialize)]
+struct TenantCtx<'a> {
+    id: &'a str,
+    name: &'a str,
+}
+
+#[derive(Serialize)]
+struct OptionsCtx<'a> {
+    scope: &'static str,
+    mau_billing: bool,
+    fail_on: &'a str,
+}
+
+#[derive(Serialize)]
+struct SummaryCtx {
+    users_total: usize,
+    in_scope: usize,
+    ready: usize,
+    blocked: usize,
+    excluded: usize,
+    out_of_scope: usize,
+    findings_blocker: usize,
+    findings_warning: usize,
+    findings_info: usize,
+    ready_pct: String,
+}
+
+#[derive(Serialize)]
+struct ChartBar<'a> {
+    id: &'a str,
+    title: &'a str,
+    count: usize,
+    pct: String,
+}
+
+#[derive(Serialize)]
+struct TenantFinding<'a> {
+    rule: &'a str,
+    title: &'a str,
+    severity: &'static str,
+    message: String,
+}
+
+#[derive(Serialize)]
+struct RuleCtx<'a> {
+    id: &'a str,
+    title: &'a str,
+    severity: &'static str,
+    target: &'static str,
+    status: &'static str,
+    reason: Option<&'a str>,
+    count: usize,
+    docs: &'a Docs,
+}
+
+#[derive(Serialize)]
+struct NotEvaluated<'a> {
+    id: &'a str,
+    reason: &'a str,
+}
+
+#[derive(Serialize)]
+struct UserRow<'a> {
+    id: &'a str,
+    upn: Option<&'a str>,
+    display_name: Option<&'a str>,
+    mail: Option<&'a str>,
+    verdict: &'static str,
+    reason: Option<String>,
+    blockers: Vec<String>,
+    warnings: Vec<String>,
+}
+
+fn render_error(e: minijinja::Error) -> ReportError {
+    ReportError::Render {
+        what: "report.html".into(),
+        message: e.to_string(),
+    }
+}
+
+pub fn render(result: &ScanResult, fail_on: &str, out: &mut dyn Write) -> Result<(), ReportError> {
+    let s = &result.summary;
+    let ready_pct = if s.in_scope == 0 {
+        "0".to_owned()
+    } else {
+        format!("{:.1}", s.ready as f64 * 100.0 / s.in_scope as f64)
+    };
+    let mut bars: Vec<(&str, &str, usize)> = result
+        .registry
+        .rules
+        .iter()
+        .zip(&result.outcomes)
+        .filter(|(_, o)| o.severity == Severity::Blocker && o.count > 0)
+        .map(|(r, o)| (r.id.as_str(), r.title.as_str(), o.count))
+        .collect();
+    bars.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(b.0)));
+    let max = bars.first().map_or(1, |b| b.2.max(1));
+    let chart = bars
+        .into_iter()
+        .map(|(id, title, count)| ChartBar {
+            id,
+            title,
+            count,
+            pct: format!("{:.1}", count as f64 * 100.0 / max as f64),
+        })
+        .collect();
+    let tenant_findings = findings(result)
+        .filter(|f| f.subject.kind == "tenant")
+        .map(|f| TenantFinding {
+            rule: f.rule,
+            title: &result.registry.get(f.rule).map_or("", |r| r.title.as_str()),
+            severity: f.severity,
+            message: f.message,
+        })
+        .collect();
+    let rule_ctx: Vec<RuleCtx> = rules(result)
+        .zip(&result.registry.rules)
+        .map(|(d, r)| RuleCtx {
+            id: d.id,
+            title: d.title,
+            severity: d.severity,
+            target: d.target,
+            status: d.status,
+            reason: d.reason,
+            count: d.count,
+            docs: &r.docs,
+        })
+        .collect();
+    let not_evaluated = rule_ctx
+        .iter()
+        .filter_map(|r| {
+            r.reason.map(|reason| NotEvaluated {
+                id: r.id,
+                reason,
+            })
+        })
+        .collect();
+    // Blocked first, then ready, then excluded; within each, by id (the verdict order).
+    let mut order: Vec<usize> = (0..result.verdicts.len()).collect();
+    let rank = |v: Verdict| match v {
+        Verdict::Blocked => 0,
+        Verdict::Ready => 1,
+        Verdict::Excluded => 2,
+    };
+    order.sort_by_key(|&i| rank(result.verdicts[i].verdict));
+    order.truncate(USERS_CAP);
+    let users: Vec<UserRow> = order
+        .iter()
+        .map(|&i| {
+            let v = verdict(result, &result.verdicts[i]);
+            UserRow {
+                id: v.id,
+                upn: v.user_principal_name,
+                display_name: v.display_name,
+                mail: v.mail,
+                verdict: v.verdict,
+                reason: v.reason,
+                blockers: v.blockers,
+                warnings: v.warnings,
+            }
+        })
+        .collect();
+
+    let ctx = Context {
+        tool_version: env!("CARGO_PKG_VERSION"),
+        generated_at: generated_at(),
+        snapshot: SnapshotCtx {
+            path: result.snapshot.display().to_string(),
+            exported_at: result.manifest.exported_at.as_deref(),
+            complete: result.manifest.complete,
+        },
+        tenant: TenantCtx {
+            id: result.tenant_id(),
+            name: result.tenant_name(),
+        },
+        options: OptionsCtx {
+            scope: scope_label(&result.options.scope),
+            mau_billing: result.options.mau_billing,
+            fail_on,
+        },
+        summary: SummaryCtx {
+            users_total: s.users_total,
+            in_scope: s.in_scope,
+            ready: s.ready,
+            blocked: s.blocked,
+            excluded: s.excluded,
+            out_of_scope: s.out_of_scope,
+            findings_blocker: s.findings_blocker,
+            findings_warning: s.findings_warning,
+            findings_info: s.findings_info,
+            ready_pct,
+        },
+        chart,
+        tenant_findings,
+        rules: rule_ctx,
+        not_evaluated,
+        users_listed: result.verdicts.len(),
+        users_shown: users.len(),
+        users_cap: USERS_CAP,
+        truncated: users.len() < result.verdicts.len(),
+        users,
+    };
+    let mut env = Environment::new();
+    env.set_auto_escape_callback(|_| AutoEscape::Html);
+    env.add_template("report.html", TEMPLATE)
+        .map_err(render_error)?;
+    let template = env.get_template("report.html").map_err(render_error)?;
+    template
+        .render_captured_to(ctx, out)
+        .map_err(render_error)?;
+    Ok(())
+}

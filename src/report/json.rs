@@ -1,0 +1,215 @@
+//! `findings.json`, schema `b2bready-findings/1`: a frozen DTO written element by element,
+//! so a million verdicts never sit in memory as one JSON tree.
+
+use std::io::Write;
+
+use serde::Serialize;
+
+use super::{ReportError, generated_at, rule_ids, scope_label};
+use crate::model::user as col;
+use crate::scan::{ScanResult, Summary, VerdictRow};
+
+pub const SCHEMA: &str = "b2bready-findings/1";
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Header<'a> {
+    schema: &'static str,
+    tool: Tool,
+    generated_at: String,
+    snapshot: Snapshot<'a>,
+    tenant: Tenant<'a>,
+    options: Options,
+    summary: &'a Summary,
+    warnings: &'a [String],
+}
+
+#[derive(Serialize)]
+struct Tool {
+    name: &'static str,
+    version: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Snapshot<'a> {
+    path: String,
+    exported_at: Option<&'a str>,
+    complete: bool,
+}
+
+#[derive(Serialize)]
+struct Tenant<'a> {
+    id: &'a str,
+    name: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Options {
+    scope: &'static str,
+    mau_billing: bool,
+}
+
+#[derive(Serialize)]
+pub struct RuleDto<'a> {
+    pub id: &'a str,
+    pub severity: &'static str,
+    pub title: &'a str,
+    pub target: &'static str,
+    pub status: &'static str,
+    pub reason: Option<&'a str>,
+    pub count: usize,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubjectDto<'a> {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub id: &'a str,
+    pub user_principal_name: Option<&'a str>,
+    pub mail: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+pub struct FindingDto<'a> {
+    pub rule: &'a str,
+    pub severity: &'static str,
+    pub subject: SubjectDto<'a>,
+    pub message: String,
+    pub evidence: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerdictDto<'a> {
+    pub id: &'a str,
+    pub user_principal_name: Option<&'a str>,
+    pub display_name: Option<&'a str>,
+    pub mail: Option<&'a str>,
+    pub verdict: &'static str,
+    pub reason: Option<String>,
+    pub blockers: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+pub fn rules(result: &ScanResult) -> impl Iterator<Item = RuleDto<'_>> {
+    result
+        .registry
+        .rules
+        .iter()
+        .zip(&result.outcomes)
+        .map(|(r, o)| RuleDto {
+            id: &r.id,
+            severity: o.severity.as_str(),
+            title: &r.title,
+            target: r.target.as_str(),
+            status: if o.not_evaluated.is_some() {
+                "not-evaluated"
+            } else {
+                "evaluated"
+            },
+            reason: o.not_evaluated.as_deref(),
+            count: o.count,
+        })
+}
+
+pub fn findings(result: &ScanResult) -> impl Iterator<Item = FindingDto<'_>> {
+    result.findings.iter().map(move |f| {
+        let subject = match f.row {
+            Some(r) => SubjectDto {
+                kind: "user",
+                id: result.user_text(col::ID, r).unwrap_or(""),
+                user_principal_name: result.user_text(col::UPN, r),
+                mail: result.user_text(col::MAIL, r),
+            },
+            None => SubjectDto {
+                kind: "tenant",
+                id: result.tenant_id(),
+                user_principal_name: None,
+                mail: None,
+            },
+        };
+        FindingDto {
+            rule: &result.rule(f).id,
+            severity: result.severity(f).as_str(),
+            subject,
+            message: result.message(f),
+            evidence: result.evidence(f),
+        }
+    })
+}
+
+pub fn verdict<'a>(result: &'a ScanResult, v: &VerdictRow) -> VerdictDto<'a> {
+    VerdictDto {
+        id: result.user_text(col::ID, v.row).unwrap_or(""),
+        user_principal_name: result.user_text(col::UPN, v.row),
+        display_name: result.user_text(col::DISPLAY_NAME, v.row),
+        mail: result.user_text(col::MAIL, v.row),
+        verdict: v.verdict.as_str(),
+        reason: result.exclusion_reason(v),
+        blockers: rule_ids(result, &v.blockers),
+        warnings: rule_ids(result, &v.warnings),
+    }
+}
+
+pub fn verdicts(result: &ScanResult) -> impl Iterator<Item = VerdictDto<'_>> {
+    result.verdicts.iter().map(move |v| verdict(result, v))
+}
+
+fn array<T: Serialize>(
+    out: &mut dyn Write,
+    key: &str,
+    items: impl Iterator<Item = T>,
+) -> Result<(), ReportError> {
+    write!(out, ",\n  \"{key}\": [")?;
+    for (i, item) in items.enumerate() {
+        out.write_all(if i == 0 { b"\n    " } else { b",\n    " })?;
+        serde_json::to_writer(&mut *out, &item).map_err(json_error)?;
+    }
+    out.write_all(b"\n  ]")?;
+    Ok(())
+}
+
+fn json_error(e: serde_json::Error) -> ReportError {
+    ReportError::Render {
+        what: "findings.json".into(),
+        message: e.to_string(),
+    }
+}
+
+pub fn render(result: &ScanResult, out: &mut dyn Write) -> Result<(), ReportError> {
+    let header = Header {
+        schema: SCHEMA,
+        tool: Tool {
+            name: env!("CARGO_PKG_NAME"),
+            version: env!("CARGO_PKG_VERSION"),
+        },
+        generated_at: generated_at(),
+        snapshot: Snapshot {
+            path: result.snapshot.display().to_string(),
+            exported_at: result.manifest.exported_at.as_deref(),
+            complete: result.manifest.complete,
+        },
+        tenant: Tenant {
+            id: result.tenant_id(),
+            name: result.tenant_name(),
+        },
+        options: Options {
+            scope: scope_label(&result.options.scope),
+            mau_billing: result.options.mau_billing,
+        },
+        summary: &result.summary,
+        warnings: &result.warnings,
+    };
+    // The header's fields, pretty-printed, then the three arrays one element per line.
+    let head = serde_json::to_string_pretty(&header).map_err(json_error)?;
+    let head = head.trim_end().strip_suffix('}').unwrap_or(&head).trim_end();
+    out.write_all(head.as_bytes())?;
+    array(out, "rules", rules(result))?;
+    array(out, "findings", findings(result))?;
+    array(out, "verdicts", verdicts(result))?;
+    out.write_all(b"\n}\n")?;
+    Ok(())
+}

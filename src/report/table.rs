@@ -1,0 +1,113 @@
+//! The terminal summary: totals, verdict counts, findings per rule and the first blocked
+//! accounts, drawn with tabled.
+
+use std::io::Write;
+
+use tabled::builder::Builder;
+use tabled::settings::object::Columns;
+use tabled::settings::{Alignment, Style};
+
+use super::{ReportError, rule_ids};
+use crate::model::{Verdict, user as col};
+use crate::scan::ScanResult;
+
+/// Blocked accounts listed on the terminal; the rest are in the files.
+const BLOCKED_SHOWN: usize = 20;
+
+fn table(rows: Vec<Vec<String>>, numeric_from: usize) -> String {
+    let mut b = Builder::default();
+    for r in rows {
+        b.push_record(r);
+    }
+    let mut t = b.build();
+    t.with(Style::rounded());
+    t.modify(Columns::new(numeric_from..), Alignment::right());
+    t.to_string()
+}
+
+pub fn render(result: &ScanResult, out: &mut dyn Write) -> Result<(), ReportError> {
+    let s = &result.summary;
+    let name = result.tenant_name();
+    writeln!(
+        out,
+        "b2bready scan of {}{} ({}), snapshot exported {}",
+        if name.is_empty() { "tenant" } else { name },
+        "",
+        result.tenant_id(),
+        result.manifest.exported_at.as_deref().unwrap_or("at an unknown time"),
+    )?;
+    let counts = vec![
+        vec!["accounts".into(), "count".into()],
+        vec!["in the snapshot".into(), s.users_total.to_string()],
+        vec!["in scope".into(), s.in_scope.to_string()],
+        vec!["  ready".into(), s.ready.to_string()],
+        vec!["  blocked".into(), s.blocked.to_string()],
+        vec!["excluded (already B2B)".into(), s.excluded.to_string()],
+        vec!["out of scope".into(), s.out_of_scope.to_string()],
+    ];
+    writeln!(out, "{}", table(counts, 1))?;
+
+    let mut rules = vec![vec![
+        "rule".into(),
+        "severity".into(),
+        "applies to".into(),
+        "status".into(),
+        "findings".into(),
+    ]];
+    for (r, o) in result.registry.rules.iter().zip(&result.outcomes) {
+        rules.push(vec![
+            r.id.clone(),
+            o.severity.as_str().into(),
+            r.target.as_str().into(),
+            if o.not_evaluated.is_some() {
+                "not evaluated".into()
+            } else {
+                "evaluated".into()
+            },
+            o.count.to_string(),
+        ]);
+    }
+    writeln!(out, "{}", table(rules, 4))?;
+
+    let blocked: Vec<_> = result
+        .verdicts
+        .iter()
+        .filter(|v| v.verdict == Verdict::Blocked)
+        .collect();
+    if !blocked.is_empty() {
+        let mut rows = vec![vec!["blocked account".into(), "blockers".into()]];
+        for v in blocked.iter().take(BLOCKED_SHOWN) {
+            let who = result
+                .user_text(col::UPN, v.row)
+                .or(result.user_text(col::ID, v.row))
+                .unwrap_or("");
+            rows.push(vec![printable(who), rule_ids(result, &v.blockers).join(", ")]);
+        }
+        writeln!(out, "{}", table(rows, 2))?;
+        if blocked.len() > BLOCKED_SHOWN {
+            writeln!(
+                out,
+                "... and {} more blocked accounts: see verdicts.csv (--format csv)",
+                blocked.len() - BLOCKED_SHOWN
+            )?;
+        }
+    }
+    for (r, o) in result.registry.rules.iter().zip(&result.outcomes) {
+        if let Some(reason) = &o.not_evaluated {
+            writeln!(out, "not evaluated: {} ({reason})", r.id)?;
+        }
+    }
+    writeln!(
+        out,
+        "{} ready, {} blocked, {} excluded; {} blocker, {} warning and {} info findings",
+        s.ready, s.blocked, s.excluded, s.findings_blocker, s.findings_warning, s.findings_info
+    )?;
+    Ok(())
+}
+
+/// Tenant data on a terminal: control characters could rewrite the screen.
+fn printable(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+        .collect()
+}

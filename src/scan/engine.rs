@@ -1,0 +1,197 @@
+//! Evaluates every rule as one vectorised polars pass per target table and turns the hits
+//! into findings and per-account verdicts, sorted so that two runs give identical output.
+
+use polars::prelude::{DataFrame, IntoLazy, PolarsResult};
+use rayon::prelude::*;
+
+use super::facts::{Class, Facts};
+use crate::model::{Severity, Table, Verdict, user as col};
+use crate::rules::{Registry, Target};
+
+/// Whether a rule ran, and what it found.
+#[derive(Debug, Clone)]
+pub struct RuleOutcome {
+    pub severity: Severity,
+    /// `None` when evaluated; otherwise why the rule could not run.
+    pub not_evaluated: Option<String>,
+    pub count: usize,
+}
+
+/// One rule hit: on an account (its row) or on the tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Finding {
+    pub rule: u16,
+    pub row: Option<u32>,
+}
+
+#[derive(Debug, Clone)]
+pub struct VerdictRow {
+    pub row: u32,
+    pub verdict: Verdict,
+    pub class: Class,
+    /// Rule indices, tenant-level ones included.
+    pub blockers: Vec<u16>,
+    pub warnings: Vec<u16>,
+}
+
+pub struct Evaluation {
+    pub outcomes: Vec<RuleOutcome>,
+    pub findings: Vec<Finding>,
+    pub verdicts: Vec<VerdictRow>,
+}
+
+/// Rows where each boolean column of `out` is true, mapped through `rows` when given.
+fn hits(out: &DataFrame, names: &[String], rows: Option<&[u32]>) -> PolarsResult<Vec<Vec<u32>>> {
+    names
+        .par_iter()
+        .map(|name| {
+            let mask = out.column(name)?.bool()?.clone();
+            let mut found = Vec::new();
+            let mut offset = 0;
+            for chunk in mask.downcast_iter() {
+                for (i, v) in chunk.iter().enumerate() {
+                    if v == Some(true) {
+                        let i = offset + i;
+                        found.push(rows.map_or(i as u32, |r| r[i]));
+                    }
+                }
+                offset += chunk.len();
+            }
+            Ok(found)
+        })
+        .collect()
+}
+
+fn evaluate_target(
+    registry: &Registry,
+    target: Target,
+    runnable: &[bool],
+    table: &Table,
+    rows: Option<&[u32]>,
+) -> PolarsResult<Vec<(usize, Vec<u32>)>> {
+    let chosen: Vec<usize> = (0..registry.rules.len())
+        .filter(|&i| runnable[i] && registry.rules[i].target == target)
+        .collect();
+    if chosen.is_empty() || rows.is_some_and(<[u32]>::is_empty) {
+        return Ok(chosen.into_iter().map(|i| (i, Vec::new())).collect());
+    }
+    let names: Vec<String> = chosen.iter().map(|i| format!("r{i}")).collect();
+    let exprs: Vec<_> = chosen
+        .iter()
+        .zip(&names)
+        .map(|(&i, n)| registry.rules[i].expr.clone().alias(n.as_str()))
+        .collect();
+    let df = table.to_dataframe(rows)?;
+    let out = df.lazy().select(exprs).collect()?;
+    let found = hits(&out, &names, rows)?;
+    Ok(chosen.into_iter().zip(found).collect())
+}
+
+pub fn evaluate(
+    registry: &Registry,
+    not_evaluated: Vec<Option<String>>,
+    mau_billing: bool,
+    users: &Table,
+    facts: &Facts,
+) -> PolarsResult<Evaluation> {
+    let runnable: Vec<bool> = not_evaluated.iter().map(Option::is_none).collect();
+    let mut outcomes: Vec<RuleOutcome> = registry
+        .rules
+        .iter()
+        .zip(not_evaluated)
+        .map(|(r, ne)| RuleOutcome {
+            severity: r.severity_for(mau_billing),
+            not_evaluated: ne,
+            count: 0,
+        })
+        .collect();
+    let user_hits = evaluate_target(registry, Target::User, &runnable, users, Some(&facts.in_scope))?;
+    let tenant_hits = evaluate_target(registry, Target::Tenant, &runnable, &facts.tenant, None)?;
+
+    let ids = users.columns[col::ID].text().expect("text column");
+    let mut findings = Vec::new();
+    let mut tenant_blockers = Vec::new();
+    let mut tenant_warnings = Vec::new();
+    for (rule, rows) in tenant_hits {
+        if rows.is_empty() {
+            continue;
+        }
+        outcomes[rule].count = 1;
+        findings.push(Finding {
+            rule: rule as u16,
+            row: None,
+        });
+        match outcomes[rule].severity {
+            Severity::Blocker => tenant_blockers.push(rule as u16),
+            Severity::Warning => tenant_warnings.push(rule as u16),
+            Severity::Info => {}
+        }
+    }
+    // Per in-scope row, the rules that hit it, in rule order.
+    let mut slot = vec![u32::MAX; users.len()];
+    for (i, &r) in facts.in_scope.iter().enumerate() {
+        slot[r as usize] = i as u32;
+    }
+    let mut per_row: Vec<(Vec<u16>, Vec<u16>)> = vec![(Vec::new(), Vec::new()); facts.in_scope.len()];
+    for (rule, mut rows) in user_hits {
+        outcomes[rule].count = rows.len();
+        rows.par_sort_unstable_by(|a, b| ids.get(*a as usize).cmp(&ids.get(*b as usize)));
+        let severity = outcomes[rule].severity;
+        for &r in &rows {
+            let entry = &mut per_row[slot[r as usize] as usize];
+            match severity {
+                Severity::Blocker => entry.0.push(rule as u16),
+                Severity::Warning => entry.1.push(rule as u16),
+                Severity::Info => {}
+            }
+        }
+        findings.extend(rows.into_iter().map(|r| Finding {
+            rule: rule as u16,
+            row: Some(r),
+        }));
+    }
+    findings.sort_by_key(|f| (f.rule, f.row.is_some()));
+    // Stable sort: user findings keep their id order within a rule.
+
+    let mut verdicts: Vec<VerdictRow> = facts
+        .class
+        .par_iter()
+        .enumerate()
+        .filter_map(|(r, &class)| match class {
+            Class::OutOfScope => None,
+            Class::Excluded(_) => Some(VerdictRow {
+                row: r as u32,
+                verdict: Verdict::Excluded,
+                class,
+                blockers: Vec::new(),
+                warnings: Vec::new(),
+            }),
+            Class::InScope => {
+                let (b, w) = &per_row[slot[r] as usize];
+                let mut blockers = tenant_blockers.clone();
+                blockers.extend(b);
+                blockers.sort_unstable();
+                let mut warnings = tenant_warnings.clone();
+                warnings.extend(w);
+                warnings.sort_unstable();
+                Some(VerdictRow {
+                    row: r as u32,
+                    verdict: if blockers.is_empty() {
+                        Verdict::Ready
+                    } else {
+                        Verdict::Blocked
+                    },
+                    class,
+                    blockers,
+                    warnings,
+                })
+            }
+        })
+        .collect();
+    verdicts.par_sort_unstable_by(|a, b| ids.get(a.row as usize).cmp(&ids.get(b.row as usize)));
+    Ok(Evaluation {
+        outcomes,
+        findings,
+        verdicts,
+    })
+}

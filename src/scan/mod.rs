@@ -1,0 +1,271 @@
+//! The offline scan: snapshot → facts → rules → findings and verdicts. It never touches the
+//! network, so CI can scan a cached snapshot without credentials.
+
+pub mod email;
+pub mod engine;
+pub mod facts;
+pub mod inputs;
+
+use std::path::{Path, PathBuf};
+
+pub use engine::{Finding, RuleOutcome, VerdictRow};
+pub use facts::{Class, Exclusion, Scope};
+
+use crate::model::{Severity, Table, Verdict, user as col};
+use crate::rules::{EXTERNAL_IDENTITIES, Registry, Rule};
+use crate::snapshot::tenant::TenantData;
+use crate::snapshot::users::{self, Users};
+use crate::snapshot::{Manifest, SnapshotError, Status};
+
+#[derive(Debug, Clone, Default)]
+pub struct ScanOptions {
+    pub scope: Scope,
+    pub external_identities: Option<PathBuf>,
+    pub mau_billing: bool,
+    pub allow_incomplete: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    #[error(transparent)]
+    Snapshot(#[from] SnapshotError),
+    #[error(transparent)]
+    Input(#[from] inputs::InputError),
+    #[error("rule evaluation failed: {0}")]
+    Engine(#[from] polars::prelude::PolarsError),
+}
+
+/// Counts for the summary of every output.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    pub users_total: usize,
+    pub in_scope: usize,
+    pub ready: usize,
+    pub blocked: usize,
+    pub excluded: usize,
+    pub out_of_scope: usize,
+    pub findings_blocker: usize,
+    pub findings_warning: usize,
+    pub findings_info: usize,
+    pub rules_not_evaluated: usize,
+}
+
+pub struct ScanResult {
+    pub snapshot: PathBuf,
+    pub manifest: Manifest,
+    pub registry: Registry,
+    pub options: ScanOptions,
+    pub users: Table,
+    pub tenant: Table,
+    pub outcomes: Vec<RuleOutcome>,
+    pub findings: Vec<Finding>,
+    pub verdicts: Vec<VerdictRow>,
+    pub summary: Summary,
+    /// Things the user should know that did not stop the scan.
+    pub warnings: Vec<String>,
+}
+
+impl ScanResult {
+    pub fn rule(&self, f: &Finding) -> &Rule {
+        &self.registry.rules[f.rule as usize]
+    }
+
+    pub fn severity(&self, f: &Finding) -> Severity {
+        self.outcomes[f.rule as usize].severity
+    }
+
+    pub fn tenant_id(&self) -> &str {
+        match self.tenant.cell(crate::model::tenant::TENANT_ID, 0) {
+            crate::model::Cell::Text(t) => t,
+            _ => "",
+        }
+    }
+
+    pub fn tenant_name(&self) -> &str {
+        match self.tenant.cell(crate::model::tenant::TENANT_NAME, 0) {
+            crate::model::Cell::Text(t) => t,
+            _ => "",
+        }
+    }
+
+    pub fn user_text(&self, column: usize, row: u32) -> Option<&str> {
+        self.users.columns[column]
+            .text()
+            .and_then(|c| c.get(row as usize))
+    }
+
+    pub fn message(&self, f: &Finding) -> String {
+        let rule = self.rule(f);
+        match f.row {
+            Some(r) => rule.message.render(&self.users, r as usize),
+            None => rule.message.render(&self.tenant, 0),
+        }
+    }
+
+    pub fn evidence(&self, f: &Finding) -> serde_json::Map<String, serde_json::Value> {
+        let (table, row) = match f.row {
+            Some(r) => (&self.users, r as usize),
+            None => (&self.tenant, 0),
+        };
+        self.rule(f)
+            .evidence
+            .iter()
+            .map(|(name, c)| (name.clone(), table.cell(*c, row).to_json()))
+            .collect()
+    }
+
+    /// Why an excluded account is left alone.
+    pub fn exclusion_reason(&self, v: &VerdictRow) -> Option<String> {
+        match v.class {
+            Class::Excluded(Exclusion::ExternalUpn) => {
+                Some("external guest: #EXT# in userPrincipalName".into())
+            }
+            Class::Excluded(Exclusion::Invitation) => {
+                Some("external guest: creationType is Invitation".into())
+            }
+            Class::Excluded(Exclusion::AlreadyInvited) => Some(format!(
+                "already invited: externalUserState is {}",
+                self.user_text(col::EXTERNAL_USER_STATE, v.row).unwrap_or("")
+            )),
+            _ => None,
+        }
+    }
+
+    /// The highest severity among the findings, if any.
+    pub fn worst(&self) -> Option<Severity> {
+        self.findings.iter().map(|f| self.severity(f)).max()
+    }
+}
+
+/// Why each rule cannot run, or `None` when all its inputs are present.
+fn availability(
+    registry: &Registry,
+    tenant: &TenantData,
+    external_given: bool,
+) -> Vec<Option<String>> {
+    registry
+        .rules
+        .iter()
+        .map(|rule| {
+            rule.needs.iter().find_map(|need| {
+                if need == EXTERNAL_IDENTITIES {
+                    return (!external_given).then(|| "no --external-identities file given".into());
+                }
+                let (status, reason) = tenant
+                    .statuses
+                    .get(need)
+                    .cloned()
+                    .unwrap_or((Status::Skipped, None));
+                (status != Status::Ok).then(|| match reason {
+                    Some(r) => format!("{need} is {}: {r}", status.as_str()),
+                    None => format!("{need} is {}", status.as_str()),
+                })
+            })
+        })
+        .collect()
+}
+
+pub fn run(dir: &Path, registry: Registry, options: ScanOptions) -> Result<ScanResult, ScanError> {
+    let manifest = Manifest::load(dir)?;
+    if !manifest.complete && !options.allow_incomplete {
+        return Err(SnapshotError::Incomplete {
+            path: dir.join(crate::snapshot::manifest::MANIFEST),
+        }
+        .into());
+    }
+    let Some(users_file) = manifest.file(dir, "users") else {
+        let (status, reason) = manifest.status("users");
+        return Err(SnapshotError::NoUsers {
+            reason: format!("users is {}{}", status.as_str(), reason.map(|r| format!(": {r}")).unwrap_or_default()),
+        }
+        .into());
+    };
+    let external = match &options.external_identities {
+        Some(p) => Some(inputs::read_external_identities(p)?),
+        None => None,
+    };
+    let tenant = TenantData::load(dir, &manifest)?;
+    let mut users: Users = users::load(&users_file)?;
+    check_unique_ids(&users, &users_file.path)?;
+
+    let mut warnings = users.warnings.clone();
+    if users.warnings_total > users.warnings.len() {
+        warnings.push(format!(
+            "{} more warnings about {} not shown",
+            users.warnings_total - users.warnings.len(),
+            users_file.path.display()
+        ));
+    }
+    let facts = facts::derive(
+        &mut users,
+        &tenant,
+        manifest.cloud.as_deref(),
+        manifest.tenant_id.as_deref(),
+        &options.scope,
+        external.as_deref(),
+    );
+    warnings.extend(facts.warnings.iter().cloned());
+    let not_evaluated = availability(&registry, &tenant, external.is_some());
+    let eval = engine::evaluate(&registry, not_evaluated, options.mau_billing, &users.table, &facts)?;
+
+    let mut summary = Summary {
+        users_total: users.len(),
+        in_scope: facts.in_scope.len(),
+        ..Summary::default()
+    };
+    for v in &eval.verdicts {
+        match v.verdict {
+            Verdict::Ready => summary.ready += 1,
+            Verdict::Blocked => summary.blocked += 1,
+            Verdict::Excluded => summary.excluded += 1,
+        }
+    }
+    summary.out_of_scope = summary.users_total - summary.in_scope - summary.excluded;
+    for f in &eval.findings {
+        match eval.outcomes[f.rule as usize].severity {
+            Severity::Blocker => summary.findings_blocker += 1,
+            Severity::Warning => summary.findings_warning += 1,
+            Severity::Info => summary.findings_info += 1,
+        }
+    }
+    summary.rules_not_evaluated = eval
+        .outcomes
+        .iter()
+        .filter(|o| o.not_evaluated.is_some())
+        .count();
+    Ok(ScanResult {
+        snapshot: dir.to_owned(),
+        manifest,
+        registry,
+        options,
+        users: users.table,
+        tenant: facts.tenant,
+        outcomes: eval.outcomes,
+        findings: eval.findings,
+        verdicts: eval.verdicts,
+        summary,
+        warnings,
+    })
+}
+
+/// Two accounts with one id would make every later step ambiguous.
+fn check_unique_ids(users: &Users, path: &Path) -> Result<(), SnapshotError> {
+    use rayon::prelude::*;
+    let ids = users.table.columns[col::ID].text().expect("text column");
+    let mut order: Vec<u32> = (0..users.len() as u32).collect();
+    order.par_sort_unstable_by(|a, b| ids.get(*a as usize).cmp(&ids.get(*b as usize)));
+    for pair in order.windows(2) {
+        let (a, b) = (pair[0] as usize, pair[1] as usize);
+        if ids.get(a) == ids.get(b) {
+            let (first, second) = (users.lines[a].min(users.lines[b]), users.lines[a].max(users.lines[b]));
+            return Err(SnapshotError::DuplicateId {
+                path: path.to_owned(),
+                id: ids.get(a).unwrap_or("").to_owned(),
+                first,
+                second,
+            });
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,271 @@
+//! Streams a collection file as blocks of whole lines, decompressing `.zst` and hashing the
+//! JSON-lines content as it goes, so a file is read once and never held whole in memory.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+
+use rayon::iter::{ParallelBridge, ParallelIterator};
+use sha2::{Digest, Sha256};
+
+use super::manifest::CollectionFile;
+use super::{SnapshotError, io_error};
+
+const BLOCK: usize = 4 << 20;
+
+/// Whole lines of a file, with the number of the first one.
+pub struct Block {
+    pub first_line: u64,
+    pub data: Vec<u8>,
+}
+
+impl Block {
+    /// The non-blank lines with their numbers. A trailing `\r` is left to the JSON parser,
+    /// which reads it as white space.
+    pub fn lines(&self) -> impl Iterator<Item = (u64, &[u8])> {
+        self.data
+            .split(|&b| b == b'\n')
+            .enumerate()
+            .map(|(i, l)| (self.first_line + i as u64, l))
+            .filter(|(_, l)| !l.iter().all(u8::is_ascii_whitespace))
+    }
+}
+
+/// What the whole file held, to check against the manifest.
+#[derive(Debug)]
+pub struct Digest256 {
+    pub sha256: String,
+    pub records: u64,
+}
+
+pub struct BlockReader {
+    reader: Box<dyn Read + Send>,
+    hasher: Sha256,
+    carry: Vec<u8>,
+    next_line: u64,
+    records: u64,
+    done: bool,
+}
+
+impl BlockReader {
+    pub fn open(file: &CollectionFile) -> Result<Self, SnapshotError> {
+        let f = File::open(&file.path).map_err(io_error(&file.path))?;
+        let reader: Box<dyn Read + Send> = if file.zstd {
+            Box::new(zstd::Decoder::new(f).map_err(io_error(&file.path))?)
+        } else {
+            Box::new(BufReader::with_capacity(1 << 16, f))
+        };
+        Ok(Self {
+            reader,
+            hasher: Sha256::new(),
+            carry: Vec::new(),
+            next_line: 1,
+            records: 0,
+            done: false,
+        })
+    }
+
+    /// The next block of whole lines, or `None` at the end of the file.
+    pub fn next_block(&mut self, path: &Path) -> Result<Option<Block>, SnapshotError> {
+        if self.done {
+            return Ok(None);
+        }
+        let mut buf = std::mem::take(&mut self.carry);
+        let mut scanned = 0;
+        loop {
+            let start = buf.len();
+            buf.resize(start + BLOCK.max(start / 2), 0);
+            let n = read_full(&mut self.reader, &mut buf[start..]).map_err(io_error(path))?;
+            buf.truncate(start + n);
+            self.hasher.update(&buf[start..]);
+            if n == 0 {
+                self.done = true;
+                break;
+            }
+            // Cut after the last newline, unless the block is still one unfinished line.
+            if let Some(pos) = memchr::memrchr(b'\n', &buf[scanned..]) {
+                let cut = scanned + pos + 1;
+                self.carry = buf[cut..].to_vec();
+                buf.truncate(cut);
+                break;
+            }
+            scanned = buf.len();
+        }
+        if buf.is_empty() {
+            return Ok(None);
+        }
+        let block = Block {
+            first_line: self.next_line,
+            data: buf,
+        };
+        self.next_line += memchr::memchr_iter(b'\n', &block.data).count() as u64;
+        self.records += block.lines().count() as u64;
+        Ok(Some(block))
+    }
+
+    pub fn finish(self) -> Digest256 {
+        Digest256 {
+            sha256: hex(&self.hasher.finalize()),
+            records: self.records,
+        }
+    }
+}
+
+fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match r.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// Checks what was read against the manifest entry.
+pub fn verify(file: &CollectionFile, digest: &Digest256) -> Result<(), SnapshotError> {
+    if digest.records != file.count {
+        return Err(SnapshotError::CountMismatch {
+            path: file.path.clone(),
+            expected: file.count,
+            actual: digest.records,
+        });
+    }
+    if !digest.sha256.eq_ignore_ascii_case(&file.sha256) {
+        return Err(SnapshotError::DigestMismatch {
+            path: file.path.clone(),
+        });
+    }
+    Ok(())
+}
+
+/// Parses the blocks of a file in parallel and hands the results to `sink` in file order.
+/// Reading stops at the first error; the error of the earliest block wins, so the message
+/// does not depend on thread timing.
+pub fn parse_parallel<T, P, S>(
+    file: &CollectionFile,
+    parse: P,
+    mut sink: S,
+) -> Result<Digest256, SnapshotError>
+where
+    T: Send,
+    P: Fn(Block) -> Result<T, SnapshotError> + Sync,
+    S: FnMut(T),
+{
+    let mut reader = BlockReader::open(file)?;
+    let stop = AtomicBool::new(false);
+    let (tx, rx) = mpsc::sync_channel::<(usize, Result<T, SnapshotError>)>(4);
+    let path = file.path.as_path();
+    let outcome = std::thread::scope(|s| {
+        let producer = s.spawn(|| {
+            let blocks = std::iter::from_fn(|| {
+                if stop.load(Ordering::Relaxed) {
+                    return None;
+                }
+                match reader.next_block(path) {
+                    Ok(Some(b)) => Some(Ok(b)),
+                    Ok(None) => None,
+                    Err(e) => Some(Err(e)),
+                }
+            });
+            blocks
+                .enumerate()
+                .par_bridge()
+                .for_each_with(tx, |tx, (i, block)| {
+                    let _ = tx.send((i, block.and_then(&parse)));
+                });
+        });
+        let mut pending = BTreeMap::new();
+        let mut next = 0;
+        let mut first_error: Option<(usize, SnapshotError)> = None;
+        for (i, result) in rx {
+            match result {
+                Ok(v) if first_error.is_none() => {
+                    pending.insert(i, v);
+                    while let Some(v) = pending.remove(&next) {
+                        sink(v);
+                        next += 1;
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    stop.store(true, Ordering::Relaxed);
+                    if first_error.as_ref().is_none_or(|(j, _)| i < *j) {
+                        first_error = Some((i, e));
+                    }
+                }
+            }
+        }
+        let _ = producer.join();
+        first_error
+    });
+    if let Some((_, e)) = outcome {
+        return Err(e);
+    }
+    let digest = reader.finish();
+    verify(file, &digest)?;
+    Ok(digest)
+}
+
+/// Reads a small collection whole: one typed record per line, checked against the manifest.
+/// A property of the wrong type is named in the error.
+pub fn read_records<T: serde::de::DeserializeOwned>(
+    file: &CollectionFile,
+) -> Result<Vec<T>, SnapshotError> {
+    let mut reader = BlockReader::open(file)?;
+    let mut records = Vec::new();
+    while let Some(block) = reader.next_block(&file.path)? {
+        for (line, text) in block.lines() {
+            let bad = |message: String| SnapshotError::BadLine {
+                path: file.path.clone(),
+                line,
+                message,
+            };
+            let mut de = serde_json::Deserializer::from_slice(text);
+            let record: T = match serde_path_to_error::deserialize(&mut de) {
+                Ok(r) => r,
+                Err(e) => {
+                    let at = e.path().to_string();
+                    let inner = e.into_inner();
+                    return Err(bad(if at == "." || at.is_empty() {
+                        json_message(&inner)
+                    } else {
+                        format!("property {at}: {}", json_message(&inner))
+                    }));
+                }
+            };
+            de.end().map_err(|e| bad(json_message(&e)))?;
+            records.push(record);
+        }
+    }
+    verify(file, &reader.finish())?;
+    Ok(records)
+}
+
+/// serde_json's message without its "at line 1 column N" tail, which would contradict the
+/// file line we report; the column stays.
+pub fn json_message(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let base = text
+        .rsplit_once(" at line ")
+        .map_or(text.as_str(), |(head, _)| head);
+    let what = match e.classify() {
+        serde_json::error::Category::Eof => "truncated JSON: ",
+        serde_json::error::Category::Syntax => "not valid JSON: ",
+        _ => "",
+    };
+    format!("{what}{base} (column {})", e.column())
+}

@@ -1,0 +1,233 @@
+//! `users.jsonl` into the account table, in parallel, block by block.
+//!
+//! Each line is a Graph user object: unknown properties are ignored, `null` and absent are the
+//! same, `@odata.*` keys pass. Only the properties the scan reads are kept, in compact columns.
+
+use std::borrow::Cow;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use super::SnapshotError;
+use super::lines::{Block, json_message, parse_parallel};
+use super::manifest::CollectionFile;
+use crate::model::user as col;
+use crate::model::{Column, StrColumn, Table};
+
+/// Graph allows 256 characters in displayName; longer values are cut, with a warning.
+pub const DISPLAY_NAME_LIMIT: usize = 256;
+const WARNINGS_KEPT: usize = 20;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawUser<'a> {
+    #[serde(borrow)]
+    id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    user_principal_name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    display_name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    mail: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    user_type: Option<Cow<'a, str>>,
+    account_enabled: Option<bool>,
+    #[serde(borrow)]
+    creation_type: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    external_user_state: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    on_premises_user_principal_name: Option<Cow<'a, str>>,
+    on_premises_sync_enabled: Option<bool>,
+    #[serde(borrow)]
+    other_mails: Option<Vec<Cow<'a, str>>>,
+    #[serde(borrow)]
+    proxy_addresses: Option<Vec<Cow<'a, str>>>,
+    #[serde(borrow)]
+    assigned_plans: Option<Vec<RawPlan<'a>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawPlan<'a> {
+    #[serde(borrow)]
+    capability_status: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    service: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    service_plan_id: Option<Cow<'a, str>>,
+}
+
+/// The accounts of a snapshot: reader columns filled, derived columns still empty.
+pub struct Users {
+    pub table: Table,
+    /// Per account, every address it holds (mail, otherMails, smtp proxies), lower-case,
+    /// de-duplicated, joined by `\n`. Feeds the collision fact.
+    pub addresses: StrColumn,
+    /// The line of `users.jsonl` each account came from.
+    pub lines: Vec<u64>,
+    pub warnings: Vec<String>,
+    pub warnings_total: usize,
+}
+
+impl Users {
+    fn new(rows: usize) -> Self {
+        Self {
+            table: Table::new(col::COLUMNS, rows),
+            addresses: StrColumn::with_capacity(rows),
+            lines: Vec::with_capacity(rows),
+            warnings: Vec::new(),
+            warnings_total: 0,
+        }
+    }
+
+    fn append(&mut self, other: Users) {
+        self.table.append(&other.table);
+        self.addresses.append(&other.addresses);
+        self.lines.extend_from_slice(&other.lines);
+        self.warnings_total += other.warnings_total;
+        let room = WARNINGS_KEPT.saturating_sub(self.warnings.len());
+        self.warnings.extend(other.warnings.into_iter().take(room));
+    }
+
+    fn warn(&mut self, message: String) {
+        self.warnings_total += 1;
+        if self.warnings.len() < WARNINGS_KEPT {
+            self.warnings.push(message);
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+}
+
+pub fn load(file: &CollectionFile) -> Result<Users, SnapshotError> {
+    let mut users = Users::new(0);
+    parse_parallel(
+        file,
+        |block| parse_block(&file.path, &block),
+        |part| users.append(part),
+    )?;
+    Ok(users)
+}
+
+fn parse_block(path: &Path, block: &Block) -> Result<Users, SnapshotError> {
+    let mut out = Users::new(block.data.len() / 600);
+    let mut addresses = Vec::new();
+    let mut joined = String::new();
+    for (line, text) in block.lines() {
+        let user: RawUser = serde_json::from_slice(text).map_err(|e| SnapshotError::BadLine {
+            path: path.to_owned(),
+            line,
+            message: explain(text, &e),
+        })?;
+        let Some(id) = user.id.as_deref().filter(|s| !s.trim().is_empty()) else {
+            return Err(SnapshotError::BadLine {
+                path: path.to_owned(),
+                line,
+                message: "user object has no id".into(),
+            });
+        };
+        let display_name = user.display_name.as_deref().map(|name| {
+            match name.char_indices().nth(DISPLAY_NAME_LIMIT) {
+                Some((cut, _)) => {
+                    out.warn(format!(
+                        "{} line {line}: displayName is {} bytes long; cut to {DISPLAY_NAME_LIMIT} characters",
+                        path.display(),
+                        name.len()
+                    ));
+                    &name[..cut]
+                }
+                None => name,
+            }
+        });
+        let exchange = user.assigned_plans.iter().flatten().find(|p| {
+            p.service
+                .as_deref()
+                .is_some_and(|s| s.eq_ignore_ascii_case("exchange"))
+                && p.capability_status
+                    .as_deref()
+                    .is_some_and(|s| s.eq_ignore_ascii_case("enabled"))
+        });
+        let other_mails = user.other_mails.as_deref().unwrap_or_default();
+        joined.clear();
+        for (i, m) in other_mails.iter().enumerate() {
+            if i > 0 {
+                joined.push_str("; ");
+            }
+            joined.push_str(m);
+        }
+
+        let t = &mut out.table.columns;
+        text_col(&mut t[col::ID]).push(Some(id));
+        text_col(&mut t[col::UPN]).push(user.user_principal_name.as_deref());
+        text_col(&mut t[col::DISPLAY_NAME]).push(display_name);
+        text_col(&mut t[col::MAIL]).push(user.mail.as_deref());
+        text_col(&mut t[col::USER_TYPE]).push(user.user_type.as_deref());
+        bool_col(&mut t[col::ACCOUNT_ENABLED]).push(user.account_enabled);
+        text_col(&mut t[col::CREATION_TYPE]).push(user.creation_type.as_deref());
+        text_col(&mut t[col::EXTERNAL_USER_STATE]).push(user.external_user_state.as_deref());
+        text_col(&mut t[col::ONPREM_UPN]).push(user.on_premises_user_principal_name.as_deref());
+        bool_col(&mut t[col::ONPREM_SYNC]).push(user.on_premises_sync_enabled);
+        text_col(&mut t[col::OTHER_MAILS])
+            .push((user.other_mails.is_some()).then_some(joined.as_str()));
+        bool_col(&mut t[col::HAS_EXCHANGE_PLAN]).push(Some(exchange.is_some()));
+        text_col(&mut t[col::EXCHANGE_PLAN_ID])
+            .push(exchange.and_then(|p| p.service_plan_id.as_deref()));
+
+        addresses.clear();
+        let smtp = user.proxy_addresses.iter().flatten().filter_map(|p| {
+            let (scheme, address) = p.split_once(':')?;
+            scheme.eq_ignore_ascii_case("smtp").then_some(address)
+        });
+        for a in user.mail.as_deref().into_iter().chain(other_mails.iter().map(|m| &**m)).chain(smtp) {
+            let a = a.trim();
+            if !a.is_empty() {
+                addresses.push(a.to_lowercase());
+            }
+        }
+        addresses.sort_unstable();
+        addresses.dedup();
+        out.addresses.push(Some(&addresses.join("\n")));
+        out.lines.push(line);
+    }
+    Ok(out)
+}
+
+fn text_col(c: &mut Column) -> &mut StrColumn {
+    match c {
+        Column::Text(s) => s,
+        _ => unreachable!("schema declares a text column"),
+    }
+}
+
+fn bool_col(c: &mut Column) -> &mut Vec<Option<bool>> {
+    match c {
+        Column::Bool(b) => b,
+        _ => unreachable!("schema declares a bool column"),
+    }
+}
+
+/// Names the property at fault when the line is valid JSON of the wrong shape.
+fn explain(text: &[u8], e: &serde_json::Error) -> String {
+    if e.classify() == serde_json::error::Category::Data {
+        let mut de = serde_json::Deserializer::from_slice(text);
+        if let Err(pe) = serde_path_to_error::deserialize::<_, RawUser>(&mut de) {
+            let path = pe.path().to_string();
+            let inner = pe.into_inner();
+            return format!("property {path}: {}", json_message(&inner));
+        }
+    }
+    json_message(e)
+}
+
+/// Parses one line into the typed user the scan reads and drops it; the benchmark's
+/// typed baseline.
+pub fn parse_only(line: &[u8]) -> bool {
+    serde_json::from_slice::<RawUser>(line).is_ok()
+}
