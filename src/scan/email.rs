@@ -16,6 +16,9 @@ pub fn mail_problem(mail: &str) -> Option<String> {
     if mail.chars().any(char::is_whitespace) {
         return Some("contains white space".into());
     }
+    if mail.chars().any(char::is_control) {
+        return Some("contains a control character".into());
+    }
     if let Some(c) = mail.chars().find(|c| !c.is_ascii()) {
         return Some(format!("contains the non-ASCII character {c:?}"));
     }

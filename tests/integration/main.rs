@@ -1,1 +1,8 @@
+//! The integration tests: one binary (polars is linked once), one module per concern.
 
+mod bad_input;
+mod cli;
+mod common;
+mod generator;
+mod reports;
+mod rule_fixtures;

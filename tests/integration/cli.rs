@@ -1,0 +1,229 @@
+//! The command line as a user meets it: exit codes, formats, determinism, rules commands.
+
+use predicates::prelude::*;
+
+use crate::common::{Tenant, bin, clean_guest, contoso, fixtures};
+
+#[test]
+fn scan_of_the_example_tenant_prints_the_verdict_table_and_exits_1_for_blockers() {
+    let out = bin().args(["scan"]).arg(contoso()).assert().code(1);
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    insta::assert_snapshot!("contoso_table", stdout);
+}
+
+#[test]
+fn fail_on_never_exits_0_and_fail_on_warning_counts_warnings() {
+    bin().args(["scan", "--fail-on", "never", "-q"]).arg(contoso()).assert().code(0);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut t = Tenant::base();
+    // A disabled but otherwise clean guest: one warning, no blocker.
+    let mut user: serde_json::Value = serde_json::from_str(&clean_guest(
+        "5d0c6a53-0f43-4a9e-9b51-6f3c1d2e4a10",
+        "ana.costa@contoso.com",
+        "ana.costa@adatum.com",
+    ))
+    .expect("json");
+    user["accountEnabled"] = false.into();
+    t.add_users(&user.to_string());
+    let snap = t.write(&dir.path().join("s"));
+    bin().args(["scan", "-q"]).arg(&snap).assert().code(0);
+    bin().args(["scan", "-q", "--fail-on", "warning"]).arg(&snap).assert().code(1);
+}
+
+#[test]
+fn json_output_follows_the_findings_schema() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    bin()
+        .args(["scan", "-q", "--fail-on", "never", "--format", "json", "--out"])
+        .arg(dir.path())
+        .arg(contoso())
+        .arg("--external-identities")
+        .arg(fixtures().join("contoso-identities.csv"))
+        .assert()
+        .code(0);
+    let text = std::fs::read_to_string(dir.path().join("findings.json")).expect("findings.json");
+    let v: serde_json::Value = serde_json::from_str(&text).expect("findings.json is JSON");
+    assert_eq!(v["schema"], "b2bready-findings/1");
+    assert_eq!(v["summary"]["usersTotal"], 43);
+    let rules = v["rules"].as_array().expect("rules");
+    assert_eq!(rules.len(), 20);
+    assert!(rules.iter().all(|r| r["status"] == "evaluated"));
+    let verdicts = v["verdicts"].as_array().expect("verdicts");
+    let summary = &v["summary"];
+    assert_eq!(
+        verdicts.len() as u64,
+        summary["inScope"].as_u64().expect("n") + summary["excluded"].as_u64().expect("n")
+    );
+    for f in v["findings"].as_array().expect("findings") {
+        let kind = f["subject"]["type"].as_str().expect("subject type");
+        assert!(kind == "user" || kind == "tenant");
+        assert!(f["message"].as_str().is_some_and(|m| !m.is_empty() && !m.ends_with('.')));
+    }
+    // Every rule fires at least once in the example tenant, but invitations-disabled,
+    // which would block every account.
+    for r in rules {
+        let fired = r["count"].as_u64().expect("count") > 0;
+        assert_eq!(fired, r["id"] != "invitations-disabled", "{}", r["id"]);
+    }
+    // A tenant-level blocker or warning is listed in each in-scope verdict.
+    let blocked = verdicts.iter().find(|x| x["verdict"] == "blocked").expect("a blocked verdict");
+    assert!(blocked["warnings"].as_array().expect("w").iter().any(|w| w == "invitations-admins-only"));
+}
+
+#[test]
+fn two_runs_give_byte_identical_files() {
+    let a = tempfile::tempdir().expect("temp dir");
+    let b = tempfile::tempdir().expect("temp dir");
+    for d in [&a, &b] {
+        bin()
+            .args(["scan", "-q", "--fail-on", "never", "-f", "json,csv,html", "-o"])
+            .arg(d.path())
+            .arg(contoso())
+            .assert()
+            .code(0);
+    }
+    for f in ["findings.json", "findings.csv", "verdicts.csv", "report.html"] {
+        let x = std::fs::read(a.path().join(f)).expect("file");
+        let y = std::fs::read(b.path().join(f)).expect("file");
+        assert!(x == y, "{f} differs between runs");
+    }
+}
+
+#[test]
+fn mau_billing_raises_the_subscription_rule_to_a_blocker() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    bin()
+        .args(["scan", "-q", "--mau-billing", "--fail-on", "never", "-f", "json", "-o"])
+        .arg(dir.path())
+        .arg(contoso())
+        .assert()
+        .code(0);
+    let v: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("findings.json")).expect("json"),
+    )
+    .expect("json");
+    let rule = |id: &str| {
+        v["rules"]
+            .as_array()
+            .expect("rules")
+            .iter()
+            .find(|r| r["id"] == id)
+            .cloned()
+            .expect("rule")
+    };
+    assert_eq!(rule("mau-subscription-missing")["severity"], "blocker");
+    assert_eq!(rule("member-keeps-member-billing")["severity"], "warning");
+    // The unlinked subscription now blocks every account in scope.
+    assert_eq!(v["summary"]["ready"], 0);
+}
+
+#[test]
+fn scope_all_and_scope_file_change_who_is_judged() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let json = |args: &[&str]| {
+        bin()
+            .args(["scan", "-q", "--fail-on", "never", "-f", "json", "-o"])
+            .arg(dir.path())
+            .args(args)
+            .arg(contoso())
+            .assert()
+            .code(0);
+        serde_json::from_str::<serde_json::Value>(
+            &std::fs::read_to_string(dir.path().join("findings.json")).expect("json"),
+        )
+        .expect("json")
+    };
+    let all = json(&["--scope", "all"]);
+    assert_eq!(all["summary"]["outOfScope"], 0);
+    let list = dir.path().join("scope.csv");
+    std::fs::write(&list, "userPrincipalName\nGreta.Lindqvist@contoso.com\nnobody@contoso.com\n")
+        .expect("write");
+    let listed = json(&["--scope-file", list.to_str().expect("utf-8")]);
+    assert_eq!(listed["summary"]["inScope"], 1);
+    assert!(
+        listed["warnings"][0]
+            .as_str()
+            .is_some_and(|w| w.contains("nobody@contoso.com"))
+    );
+}
+
+#[test]
+fn rules_list_and_explain_come_from_the_rule_files() {
+    bin()
+        .args(["rules", "list"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("onprem-upn-present").and(predicate::str::contains("teams-tenant-url")));
+    bin()
+        .args(["rules", "explain", "mail-collision"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Remediation").and(predicate::str::contains("mail_collision_with")));
+    bin()
+        .args(["rules", "explain", "no-such-rule"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no rule has the id"));
+    bin()
+        .args(["rules", "columns"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("mail_domain_policy"));
+}
+
+#[test]
+fn a_users_own_rule_folder_adds_rules_without_recompiling() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("vendor-without-company.toml"),
+        r#"
+id = "vendor-without-company"
+title = "local guest has no company name"
+target = "user"
+severity = "warning"
+needs = ["users"]
+condition = "user_type = 'Guest' AND display_name LIKE '%(%'"
+message = "{display_name} names a company only in the display name"
+evidence = ["display_name"]
+[docs]
+what = "Flags guests whose company appears only in the display name."
+why = "Reviewers match accounts to contracts by company."
+remediation = "Set companyName."
+"#,
+    )
+    .expect("write rule");
+    bin()
+        .args(["scan", "--fail-on", "never", "--rules"])
+        .arg(dir.path())
+        .arg(contoso())
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("vendor-without-company"));
+}
+
+#[test]
+fn zstd_snapshot_scans_like_the_plain_one() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let plain = dir.path().join("plain");
+    let packed = dir.path().join("packed");
+    for (out, extra) in [(&plain, None), (&packed, Some("--zstd"))] {
+        let mut cmd = bin();
+        cmd.args(["generate", "--users", "3000", "--seed", "7", "--out"]).arg(out);
+        if let Some(flag) = extra {
+            cmd.arg(flag);
+        }
+        cmd.assert().success();
+    }
+    assert!(packed.join("users.jsonl.zst").exists());
+    let scan = |snap: &std::path::Path| {
+        let o = dir.path().join(format!("out-{}", snap.file_name().and_then(|n| n.to_str()).unwrap_or("x")));
+        bin()
+            .args(["scan", "-q", "--fail-on", "never", "-f", "csv", "-o"])
+            .arg(&o)
+            .arg(snap)
+            .assert()
+            .code(0);
+        std::fs::read(o.join("verdicts.csv")).expect("verdicts.csv")
+    };
+    assert_eq!(scan(&plain), scan(&packed));
+}
