@@ -32,9 +32,7 @@ pub enum Command {
     Bench(BenchArgs),
     /// The benchmark's baseline: parse users.jsonl with serde_json and rayon, nothing else.
     #[command(hide = true)]
-    BenchBaseline {
-        file: PathBuf,
-    },
+    BenchBaseline { file: PathBuf },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -71,7 +69,13 @@ pub struct ScanArgs {
     /// The snapshot folder (with manifest.json).
     pub snapshot: PathBuf,
     /// Outputs to produce, comma-separated or repeated.
-    #[arg(long, short, value_enum, value_delimiter = ',', default_value = "table")]
+    #[arg(
+        long,
+        short,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "table"
+    )]
     pub format: Vec<Format>,
     /// Folder for findings.json, findings.csv, verdicts.csv and report.html.
     #[arg(long, short, default_value = "b2bready-out")]

@@ -15,28 +15,77 @@ const CHUNK: usize = 8_192;
 
 const FIRST: &[&str] = &[
     "Ana", "Bruno", "Chen", "Dana", "Elif", "Farid", "Greta", "Hiro", "Ines", "Jonas", "Kemal",
-    "Lena", "Marco", "Nadia", "Oskar", "Priya", "Quentin", "Rosa", "Sven", "Tara", "Umar",
-    "Vera", "Wei", "Ximena", "Yusuf", "Zoe", "Amara", "Bilal", "Carmen", "Dmitri", "Eva",
-    "Femi", "Giulia", "Hannah", "Ivan", "Jana", "Kofi", "Lucia", "Mateo", "Noor",
+    "Lena", "Marco", "Nadia", "Oskar", "Priya", "Quentin", "Rosa", "Sven", "Tara", "Umar", "Vera",
+    "Wei", "Ximena", "Yusuf", "Zoe", "Amara", "Bilal", "Carmen", "Dmitri", "Eva", "Femi", "Giulia",
+    "Hannah", "Ivan", "Jana", "Kofi", "Lucia", "Mateo", "Noor",
 ];
 const LAST: &[&str] = &[
-    "Almeida", "Berg", "Castillo", "Dubois", "Eriksen", "Fischer", "Garcia", "Hansen", "Ito",
-    "Jensen", "Kowalski", "Larsen", "Moreau", "Novak", "Okafor", "Petrov", "Quinn", "Rossi",
-    "Schmidt", "Tanaka", "Ueda", "Varga", "Weber", "Xu", "Yilmaz", "Zimmermann", "Andersson",
-    "Brown", "Costa", "Dimitrov", "Evans", "Ferreira", "Gruber", "Horvat", "Ibrahim", "Jovanovic",
+    "Almeida",
+    "Berg",
+    "Castillo",
+    "Dubois",
+    "Eriksen",
+    "Fischer",
+    "Garcia",
+    "Hansen",
+    "Ito",
+    "Jensen",
+    "Kowalski",
+    "Larsen",
+    "Moreau",
+    "Novak",
+    "Okafor",
+    "Petrov",
+    "Quinn",
+    "Rossi",
+    "Schmidt",
+    "Tanaka",
+    "Ueda",
+    "Varga",
+    "Weber",
+    "Xu",
+    "Yilmaz",
+    "Zimmermann",
+    "Andersson",
+    "Brown",
+    "Costa",
+    "Dimitrov",
+    "Evans",
+    "Ferreira",
+    "Gruber",
+    "Horvat",
+    "Ibrahim",
+    "Jovanovic",
 ];
 const PARTNERS: &[&str] = &[
-    "northwindtraders.com", "adatum.com", "litwareinc.com", "tailspintoys.com",
-    "wingtiptoys.com", "fourthcoffee.com", "woodgrovebank.com", "proseware.com",
-    "lucernepublishing.com", "margiestravel.com", "alpineskihouse.com", "blueyonderairlines.com",
-    "cohowinery.com", "consolidatedmessenger.com", "graphicdesigninstitute.com",
-    "humongousinsurance.com", "relecloud.com", "trey-research.net", "wideworldimporters.com",
+    "northwindtraders.com",
+    "adatum.com",
+    "litwareinc.com",
+    "tailspintoys.com",
+    "wingtiptoys.com",
+    "fourthcoffee.com",
+    "woodgrovebank.com",
+    "proseware.com",
+    "lucernepublishing.com",
+    "margiestravel.com",
+    "alpineskihouse.com",
+    "blueyonderairlines.com",
+    "cohowinery.com",
+    "consolidatedmessenger.com",
+    "graphicdesigninstitute.com",
+    "humongousinsurance.com",
+    "relecloud.com",
+    "trey-research.net",
+    "wideworldimporters.com",
     "worldwideimporters.com",
 ];
 const PLANS: &[(&str, &str)] = &[
     ("exchange", "efb87545-963c-4e0d-99df-69c6916d9eb0"),
     ("SharePoint", "5dbe027f-2339-4123-9542-606e4d348a72"),
-    ("MicrosoftCommunicationsOnline", "0feaeb32-d00e-4d66-bd5a-43b5b83db82c"),
+    (
+        "MicrosoftCommunicationsOnline",
+        "0feaeb32-d00e-4d66-bd5a-43b5b83db82c",
+    ),
     ("TeamspaceAPI", "57ff2da0-773e-42df-b2af-ffb7a2317929"),
     ("MicrosoftOffice", "43de0ff5-c92c-492b-9116-175376d08c38"),
     ("AADPremiumService", "41781fb2-bc02-4b7c-bd55-b576c07bb09d"),
@@ -136,7 +185,12 @@ fn user(seed: u64, index: usize) -> User {
     let mut rng = Rng::new(seed, index as u64);
     let given = rng.pick(FIRST);
     let surname = rng.pick(LAST);
-    let handle = format!("{}.{}{}", given.to_lowercase(), surname.to_lowercase(), index);
+    let handle = format!(
+        "{}.{}{}",
+        given.to_lowercase(),
+        surname.to_lowercase(),
+        index
+    );
     let kind = rng.below(100);
     let mut u = User {
         id: rng.guid(),
@@ -160,7 +214,10 @@ fn user(seed: u64, index: usize) -> User {
     if kind < 70 {
         // An employee: licensed, often synced from on-premises AD.
         let mail = u.mail.clone().unwrap_or_default();
-        u.proxy_addresses = vec![format!("SMTP:{mail}"), format!("smtp:{handle}@{INITIAL_DOMAIN}")];
+        u.proxy_addresses = vec![
+            format!("SMTP:{mail}"),
+            format!("smtp:{handle}@{INITIAL_DOMAIN}"),
+        ];
         u.assigned_plans = plans(&mut rng, true);
         if rng.pct(60) {
             u.on_premises_sync_enabled = Some(true);
@@ -169,7 +226,11 @@ fn user(seed: u64, index: usize) -> User {
         return u;
     }
     let partner = rng.pick(PARTNERS);
-    let external = format!("{}.{}@{partner}", given.to_lowercase(), surname.to_lowercase());
+    let external = format!(
+        "{}.{}{index}@{partner}",
+        given.to_lowercase(),
+        surname.to_lowercase()
+    );
     u.company_name = Some(partner);
     if kind < 88 {
         // A B2B collaboration guest.
@@ -177,7 +238,11 @@ fn user(seed: u64, index: usize) -> User {
         u.mail = Some(external);
         u.user_type = "Guest";
         u.creation_type = Some("Invitation");
-        u.external_user_state = Some(if rng.pct(90) { "Accepted" } else { "PendingAcceptance" });
+        u.external_user_state = Some(if rng.pct(90) {
+            "Accepted"
+        } else {
+            "PendingAcceptance"
+        });
         u.job_title = None;
         return u;
     }
@@ -216,10 +281,13 @@ fn user(seed: u64, index: usize) -> User {
 /// The same person's B2B guest account sometimes already holds the address: a collision.
 fn collide(users: &mut [User], rng: &mut Rng) {
     for i in 1..users.len() {
-        if users[i].creation_type.is_none() && users[i].user_principal_name.starts_with("v-") && rng.pct(1) {
-            if let Some(mail) = users[i].mail.clone() {
-                users[i - 1].other_mails.push(mail.to_uppercase());
-            }
+        let local =
+            users[i].creation_type.is_none() && users[i].user_principal_name.starts_with("v-");
+        if local
+            && rng.pct(1)
+            && let Some(mail) = users[i].mail.clone()
+        {
+            users[i - 1].other_mails.push(mail.to_uppercase());
         }
     }
 }

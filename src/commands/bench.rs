@@ -27,10 +27,14 @@ fn peak_children_kib() -> u64 {
 
 fn timed(cmd: &mut Command) -> Result<Duration, Error> {
     let start = Instant::now();
-    let status = cmd.status().map_err(io("cannot start the measured process"))?;
+    let status = cmd
+        .status()
+        .map_err(io("cannot start the measured process"))?;
     let took = start.elapsed();
     if !status.success() {
-        return Err(Error::Usage(format!("the measured command failed: {cmd:?}")));
+        return Err(Error::Usage(format!(
+            "the measured command failed: {cmd:?}"
+        )));
     }
     Ok(took)
 }
@@ -42,13 +46,21 @@ fn median(mut v: Vec<Duration>) -> Duration {
 
 pub fn run(args: BenchArgs) -> Result<u8, Error> {
     let exe = std::env::current_exe().map_err(io("cannot find the running program"))?;
-    let tenant = args.dir.join(format!("tenant-{}-seed{}", args.users, args.seed));
+    let tenant = args
+        .dir
+        .join(format!("tenant-{}-seed{}", args.users, args.seed));
     if !tenant.join("manifest.json").exists() {
-        eprintln!("generating {} accounts in {} ...", args.users, tenant.display());
+        eprintln!(
+            "generating {} accounts in {} ...",
+            args.users,
+            tenant.display()
+        );
         crate::synth::generate(&tenant, args.users, args.seed, false)?;
     }
     let users = tenant.join("users.jsonl");
-    let size = std::fs::metadata(&users).map_err(io("cannot read users.jsonl"))?.len();
+    let size = std::fs::metadata(&users)
+        .map_err(io("cannot read users.jsonl"))?
+        .len();
     let out = args.dir.join(format!("out-{}", args.users));
     let scope = match args.scope {
         ScopeArg::LikelyGuests => "likely-guests",
@@ -56,10 +68,19 @@ pub fn run(args: BenchArgs) -> Result<u8, Error> {
     };
     let scan = || {
         let mut c = Command::new(&exe);
-        c.args(["scan", "--format", "json,csv,html", "--fail-on", "never", "--quiet", "--scope", scope])
-            .arg("--out")
-            .arg(&out)
-            .arg(&tenant);
+        c.args([
+            "scan",
+            "--format",
+            "json,csv,html",
+            "--fail-on",
+            "never",
+            "--quiet",
+            "--scope",
+            scope,
+        ])
+        .arg("--out")
+        .arg(&out)
+        .arg(&tenant);
         c
     };
     let baseline = |typed: bool| {
@@ -87,9 +108,18 @@ pub fn run(args: BenchArgs) -> Result<u8, Error> {
     let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
     println!("accounts:                     {}", args.users);
     println!("users.jsonl:                  {:.1} MiB", mib(size));
-    println!("baseline, serde_json Value:   {:.2} s (median of {RUNS})", plain_t.as_secs_f64());
-    println!("baseline, typed user struct:  {:.2} s (median of {RUNS})", typed_t.as_secs_f64());
-    println!("scan to JSON + CSV + HTML:    {:.2} s (median of {RUNS}, scope {scope})", scan_t.as_secs_f64());
+    println!(
+        "baseline, serde_json Value:   {:.2} s (median of {RUNS})",
+        plain_t.as_secs_f64()
+    );
+    println!(
+        "baseline, typed user struct:  {:.2} s (median of {RUNS})",
+        typed_t.as_secs_f64()
+    );
+    println!(
+        "scan to JSON + CSV + HTML:    {:.2} s (median of {RUNS}, scope {scope})",
+        scan_t.as_secs_f64()
+    );
     println!(
         "scan / Value baseline:        {:.2}x (target <= 1.5x)",
         scan_t.as_secs_f64() / plain_t.as_secs_f64()

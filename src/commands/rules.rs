@@ -17,10 +17,19 @@ pub fn list(dirs: &[PathBuf]) -> Result<u8, Error> {
     b.push_record(["id", "severity", "target", "title"]);
     for r in &registry.rules {
         let severity = match r.mau_billing_severity {
-            Some(m) => format!("{} ({} with --mau-billing)", r.severity.as_str(), m.as_str()),
+            Some(m) => format!(
+                "{} ({} with --mau-billing)",
+                r.severity.as_str(),
+                m.as_str()
+            ),
             None => r.severity.as_str().to_owned(),
         };
-        b.push_record([r.id.clone(), severity, r.target.as_str().into(), r.title.clone()]);
+        b.push_record([
+            r.id.clone(),
+            severity,
+            r.target.as_str().into(),
+            r.title.clone(),
+        ]);
     }
     let mut t = b.build();
     t.with(Style::rounded());
@@ -46,7 +55,15 @@ pub fn explain(id: &str, dirs: &[PathBuf]) -> Result<u8, Error> {
         let _ = writeln!(s, "            {} with --mau-billing", m.as_str());
     }
     let _ = writeln!(s, "applies to: {}", r.target.as_str());
-    let _ = writeln!(s, "reads:      {}", if r.needs.is_empty() { "-".into() } else { r.needs.join(", ") });
+    let _ = writeln!(
+        s,
+        "reads:      {}",
+        if r.needs.is_empty() {
+            "-".into()
+        } else {
+            r.needs.join(", ")
+        }
+    );
     let _ = writeln!(s, "condition:  {}", r.condition.trim());
     let _ = writeln!(s, "source:     {}", r.source);
     for (head, text) in [
@@ -62,7 +79,9 @@ pub fn explain(id: &str, dirs: &[PathBuf]) -> Result<u8, Error> {
             let _ = writeln!(s, "- {reference}");
         }
     }
-    std::io::stdout().write_all(s.as_bytes()).map_err(stdout_error)?;
+    std::io::stdout()
+        .write_all(s.as_bytes())
+        .map_err(stdout_error)?;
     Ok(0)
 }
 
@@ -72,12 +91,18 @@ pub fn columns() -> Result<u8, Error> {
         let mut b = Builder::default();
         b.push_record([format!("{target} column"), "type".into(), "meaning".into()]);
         for c in schema {
-            b.push_record([c.name.to_owned(), c.kind.name().to_owned(), c.doc.to_owned()]);
+            b.push_record([
+                c.name.to_owned(),
+                c.kind.name().to_owned(),
+                c.doc.to_owned(),
+            ]);
         }
         let mut t = b.build();
         t.with(Style::rounded());
         out.push_str(&format!("{t}\n"));
     }
-    std::io::stdout().write_all(out.as_bytes()).map_err(stdout_error)?;
+    std::io::stdout()
+        .write_all(out.as_bytes())
+        .map_err(stdout_error)?;
     Ok(0)
 }

@@ -9,6 +9,8 @@ use crate::report::{self, Format, write_file};
 use crate::rules::Registry;
 use crate::scan::{self, ScanOptions, ScanResult, Scope, inputs};
 
+type Renderer = fn(&ScanResult, &str, &mut dyn Write) -> Result<(), report::ReportError>;
+
 pub fn options(args: &ScanArgs) -> Result<ScanOptions, Error> {
     let scope = match (&args.scope_file, args.scope) {
         (Some(file), _) => Scope::Listed(inputs::read_scope_file(file)?),
@@ -45,32 +47,49 @@ pub fn run(args: ScanArgs) -> Result<u8, Error> {
     let mut formats = args.format.clone();
     formats.sort();
     formats.dedup();
-    let mut written = Vec::new();
-    for format in &formats {
-        match format {
-            Format::Table => {
-                if !args.quiet {
-                    let mut out = std::io::stdout().lock();
-                    report::table::render(&result, &mut out)?;
-                    out.flush().map_err(super::stdout_error)?;
-                }
-            }
-            Format::Json => written.push(write_file(&args.out, "findings.json", |w| {
-                report::json::render(&result, w)
-            })?),
-            Format::Csv => {
-                written.push(write_file(&args.out, "findings.csv", |w| {
-                    report::csv::render_findings(&result, w)
-                })?);
-                written.push(write_file(&args.out, "verdicts.csv", |w| {
-                    report::csv::render_verdicts(&result, w)
-                })?);
-            }
-            Format::Html => written.push(write_file(&args.out, "report.html", |w| {
-                report::html::render(&result, args.fail_on.as_str(), w)
-            })?),
-        }
+    if formats.contains(&Format::Table) && !args.quiet {
+        let mut out = std::io::stdout().lock();
+        report::table::render(&result, &mut out)?;
+        out.flush().map_err(super::stdout_error)?;
     }
+    // The files are independent: write them side by side.
+    let files: Vec<(&str, Renderer)> = formats
+        .iter()
+        .flat_map(|f| -> Vec<(&str, Renderer)> {
+            match f {
+                Format::Table => vec![],
+                Format::Json => vec![("findings.json", |r, _, w| report::json::render(r, w))],
+                Format::Csv => vec![
+                    ("findings.csv", |r, _, w| report::csv::render_findings(r, w)),
+                    ("verdicts.csv", |r, _, w| report::csv::render_verdicts(r, w)),
+                ],
+                Format::Html => vec![("report.html", |r, fail_on, w| {
+                    report::html::render(r, fail_on, w)
+                })],
+            }
+        })
+        .collect();
+    let fail_on = args.fail_on.as_str();
+    let written = std::thread::scope(|s| {
+        let jobs: Vec<_> = files
+            .iter()
+            .map(|(name, render)| {
+                let result = &result;
+                let out = &args.out;
+                s.spawn(move || write_file(out, name, |w| render(result, fail_on, w)))
+            })
+            .collect();
+        jobs.into_iter()
+            .map(|j| {
+                j.join().unwrap_or_else(|_| {
+                    Err(report::ReportError::Render {
+                        what: "reports".into(),
+                        message: "a renderer stopped unexpectedly".into(),
+                    })
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()
+    })?;
     if !args.quiet {
         for path in written {
             let _ = writeln!(stderr, "wrote {}", path.display());

@@ -46,7 +46,11 @@ impl StrColumn {
         if self.nulls[row] {
             return None;
         }
-        let start = if row == 0 { 0 } else { self.ends[row - 1] as usize };
+        let start = if row == 0 {
+            0
+        } else {
+            self.ends[row - 1] as usize
+        };
         Some(&self.data[start..self.ends[row] as usize])
     }
 
@@ -179,13 +183,16 @@ impl Column {
     pub fn to_polars(&self, name: &str, rows: Option<&[u32]>) -> PlColumn {
         let name = PlSmallStr::from(name);
         match (self, rows) {
-            (Column::Text(c), None) => StringChunked::from_iter_options(name, c.iter()).into_column(),
+            (Column::Text(c), None) => {
+                StringChunked::from_iter_options(name, c.iter()).into_column()
+            }
             (Column::Text(c), Some(r)) => {
                 StringChunked::from_iter_options(name, r.iter().map(|&i| c.get(i as usize)))
                     .into_column()
             }
-            (Column::Bool(c), None) => BooleanChunked::from_iter_options(name, c.iter().copied())
-                .into_column(),
+            (Column::Bool(c), None) => {
+                BooleanChunked::from_iter_options(name, c.iter().copied()).into_column()
+            }
             (Column::Bool(c), Some(r)) => {
                 BooleanChunked::from_iter_options(name, r.iter().map(|&i| c[i as usize]))
                     .into_column()
@@ -273,7 +280,10 @@ mod tests {
         c.push(None);
         c.push(Some(""));
         c.push(Some("bcd"));
-        assert_eq!(c.iter().collect::<Vec<_>>(), vec![Some("a"), None, Some(""), Some("bcd")]);
+        assert_eq!(
+            c.iter().collect::<Vec<_>>(),
+            vec![Some("a"), None, Some(""), Some("bcd")]
+        );
         let mut d = StrColumn::default();
         d.push(Some("x"));
         d.append(&c);

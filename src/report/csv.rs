@@ -1,102 +1,104 @@
 //! `findings.csv` and `verdicts.csv`, flattened from the same DTOs as `findings.json` (so the
-//! two never diverge) and written by polars. Every cell is formula-safe.
+//! two never diverge) and written by polars. Every cell is formula-safe. Rows are turned into
+//! columns in parallel chunks, which polars then writes as one frame.
 
 use std::io::Write;
 
 use polars::prelude::{
-    Column, CsvWriter, DataFrame, IntoColumn, NewChunkedArray, PlSmallStr, SerWriter,
+    Column, CsvWriter, DataFrame, IntoColumn, NewChunkedArray, PlSmallStr, PolarsResult, SerWriter,
     StringChunked,
 };
+use rayon::prelude::*;
 
-use super::json::{findings, verdicts};
+use super::json::{finding, verdict};
 use super::{ReportError, formula_safe};
 use crate::scan::ScanResult;
 
-fn column(name: &str, values: Vec<Option<String>>) -> Column {
-    StringChunked::from_iter_options(
-        PlSmallStr::from(name),
-        values
-            .into_iter()
-            .map(|v| v.map(|s| formula_safe(&s).into_owned())),
-    )
-    .into_column()
+const CHUNK: usize = 32_768;
+
+fn column<'a>(name: &str, values: impl Iterator<Item = Option<&'a str>>) -> Column {
+    StringChunked::from_iter_options(PlSmallStr::from(name), values.map(|v| v.map(formula_safe)))
+        .into_column()
+}
+
+fn render_error(what: &str) -> impl Fn(polars::prelude::PolarsError) -> ReportError + '_ {
+    move |e| ReportError::Render {
+        what: what.into(),
+        message: e.to_string(),
+    }
+}
+
+/// Builds one frame per chunk in parallel and stacks them.
+fn stacked<T: Sync>(
+    items: &[T],
+    build: impl Fn(&[T]) -> PolarsResult<DataFrame> + Sync,
+) -> PolarsResult<DataFrame> {
+    let frames: Vec<DataFrame> = items
+        .par_chunks(CHUNK)
+        .map(&build)
+        .collect::<PolarsResult<_>>()?;
+    let mut frames = frames.into_iter();
+    let mut df = match frames.next() {
+        Some(df) => df,
+        None => build(&[])?,
+    };
+    for f in frames {
+        df.vstack_mut_owned(f)?;
+    }
+    Ok(df)
 }
 
 fn write(mut df: DataFrame, out: &mut dyn Write, what: &str) -> Result<(), ReportError> {
     CsvWriter::new(out)
         .include_header(true)
         .finish(&mut df)
-        .map_err(|e| ReportError::Render {
-            what: what.into(),
-            message: e.to_string(),
-        })
-}
-
-fn frame(columns: Vec<Column>, what: &str) -> Result<DataFrame, ReportError> {
-    DataFrame::new_infer_height(columns).map_err(|e| ReportError::Render {
-        what: what.into(),
-        message: e.to_string(),
-    })
+        .map_err(render_error(what))
 }
 
 pub fn render_findings(result: &ScanResult, out: &mut dyn Write) -> Result<(), ReportError> {
-    let names = [
-        "rule",
-        "severity",
-        "subject_type",
-        "subject_id",
-        "user_principal_name",
-        "mail",
-        "message",
-        "evidence",
-    ];
-    let mut cols: Vec<Vec<Option<String>>> = vec![Vec::with_capacity(result.findings.len()); names.len()];
-    for f in findings(result) {
-        let row = [
-            Some(f.rule.to_owned()),
-            Some(f.severity.to_owned()),
-            Some(f.subject.kind.to_owned()),
-            Some(f.subject.id.to_owned()),
-            f.subject.user_principal_name.map(str::to_owned),
-            f.subject.mail.map(str::to_owned),
-            Some(f.message),
-            Some(serde_json::Value::Object(f.evidence).to_string()),
-        ];
-        for (c, v) in cols.iter_mut().zip(row) {
-            c.push(v);
-        }
-    }
-    let columns = names.iter().zip(cols).map(|(n, v)| column(n, v)).collect();
-    write(frame(columns, "findings.csv")?, out, "findings.csv")
+    let df = stacked(&result.findings, |chunk| {
+        let rows: Vec<_> = chunk.iter().map(|f| finding(result, f)).collect();
+        let evidence: Vec<String> = rows
+            .iter()
+            .map(|r| serde_json::to_string(&r.evidence).unwrap_or_default())
+            .collect();
+        DataFrame::new_infer_height(vec![
+            column("rule", rows.iter().map(|r| Some(r.rule))),
+            column("severity", rows.iter().map(|r| Some(r.severity))),
+            column("subject_type", rows.iter().map(|r| Some(r.subject.kind))),
+            column("subject_id", rows.iter().map(|r| Some(r.subject.id))),
+            column(
+                "user_principal_name",
+                rows.iter().map(|r| r.subject.user_principal_name),
+            ),
+            column("mail", rows.iter().map(|r| r.subject.mail)),
+            column("message", rows.iter().map(|r| Some(r.message.as_str()))),
+            column("evidence", evidence.iter().map(|e| Some(e.as_str()))),
+        ])
+    })
+    .map_err(render_error("findings.csv"))?;
+    write(df, out, "findings.csv")
 }
 
 pub fn render_verdicts(result: &ScanResult, out: &mut dyn Write) -> Result<(), ReportError> {
-    let names = [
-        "id",
-        "user_principal_name",
-        "display_name",
-        "mail",
-        "verdict",
-        "reason",
-        "blockers",
-        "warnings",
-    ];
-    let mut cols: Vec<Vec<Option<String>>> = vec![Vec::with_capacity(result.verdicts.len()); names.len()];
-    for v in verdicts(result) {
-        let row = [
-            Some(v.id.to_owned()),
-            v.user_principal_name.map(str::to_owned),
-            v.display_name.map(str::to_owned),
-            v.mail.map(str::to_owned),
-            Some(v.verdict.to_owned()),
-            v.reason,
-            Some(v.blockers.join(";")),
-            Some(v.warnings.join(";")),
-        ];
-        for (c, v) in cols.iter_mut().zip(row) {
-            c.push(v);
-        }
-    }
-    let columns = names.iter().zip(cols).map(|(n, v)| column(n, v)).collect();
-    write(frame(columns, "verdicts.csv")?, out, "verdicts.csv")
+    let df = stacked(&result.verdicts, |chunk| {
+        let rows: Vec<_> = chunk.iter().map(|v| verdict(result, v)).collect();
+        let blockers: Vec<String> = rows.iter().map(|r| r.blockers.join(";")).collect();
+        let warnings: Vec<String> = rows.iter().map(|r| r.warnings.join(";")).collect();
+        DataFrame::new_infer_height(vec![
+            column("id", rows.iter().map(|r| Some(r.id))),
+            column(
+                "user_principal_name",
+                rows.iter().map(|r| r.user_principal_name),
+            ),
+            column("display_name", rows.iter().map(|r| r.display_name)),
+            column("mail", rows.iter().map(|r| r.mail)),
+            column("verdict", rows.iter().map(|r| Some(r.verdict))),
+            column("reason", rows.iter().map(|r| r.reason.as_deref())),
+            column("blockers", blockers.iter().map(|b| Some(b.as_str()))),
+            column("warnings", warnings.iter().map(|w| Some(w.as_str()))),
+        ])
+    })
+    .map_err(render_error("verdicts.csv"))?;
+    write(df, out, "verdicts.csv")
 }

@@ -112,8 +112,8 @@ struct UserRow<'a> {
     mail: Option<&'a str>,
     verdict: &'static str,
     reason: Option<String>,
-    blockers: Vec<String>,
-    warnings: Vec<String>,
+    blockers: Vec<&'a str>,
+    warnings: Vec<&'a str>,
 }
 
 fn render_error(e: minijinja::Error) -> ReportError {
@@ -153,7 +153,7 @@ pub fn render(result: &ScanResult, fail_on: &str, out: &mut dyn Write) -> Result
         .filter(|f| f.subject.kind == "tenant")
         .map(|f| TenantFinding {
             rule: f.rule,
-            title: &result.registry.get(f.rule).map_or("", |r| r.title.as_str()),
+            title: result.registry.get(f.rule).map_or("", |r| r.title.as_str()),
             severity: f.severity,
             message: f.message,
         })
@@ -173,12 +173,7 @@ pub fn render(result: &ScanResult, fail_on: &str, out: &mut dyn Write) -> Result
         .collect();
     let not_evaluated = rule_ctx
         .iter()
-        .filter_map(|r| {
-            r.reason.map(|reason| NotEvaluated {
-                id: r.id,
-                reason,
-            })
-        })
+        .filter_map(|r| r.reason.map(|reason| NotEvaluated { id: r.id, reason }))
         .collect();
     // Blocked first, then ready, then excluded; within each, by id (the verdict order).
     let mut order: Vec<usize> = (0..result.verdicts.len()).collect();

@@ -6,8 +6,10 @@ use std::io::Write;
 use serde::Serialize;
 
 use super::{ReportError, generated_at, rule_ids, scope_label};
-use crate::model::user as col;
-use crate::scan::{ScanResult, Summary, VerdictRow};
+use rayon::prelude::*;
+
+use crate::model::{Cell, Table, user as col};
+use crate::scan::{Finding, ScanResult, Summary, VerdictRow};
 
 pub const SCHEMA: &str = "b2bready-findings/1";
 
@@ -78,7 +80,30 @@ pub struct FindingDto<'a> {
     pub severity: &'static str,
     pub subject: SubjectDto<'a>,
     pub message: String,
-    pub evidence: serde_json::Map<String, serde_json::Value>,
+    pub evidence: Evidence<'a>,
+}
+
+/// A finding's evidence, serialised straight from the table's cells.
+pub struct Evidence<'a> {
+    columns: &'a [(String, usize)],
+    table: &'a Table,
+    row: usize,
+}
+
+impl Serialize for Evidence<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(self.columns.len()))?;
+        for (name, c) in self.columns {
+            match self.table.cell(*c, self.row) {
+                Cell::Null => map.serialize_entry(name, &())?,
+                Cell::Text(t) => map.serialize_entry(name, t)?,
+                Cell::Bool(b) => map.serialize_entry(name, &b)?,
+                Cell::Int(i) => map.serialize_entry(name, &i)?,
+            }
+        }
+        map.end()
+    }
 }
 
 #[derive(Serialize)]
@@ -90,8 +115,8 @@ pub struct VerdictDto<'a> {
     pub mail: Option<&'a str>,
     pub verdict: &'static str,
     pub reason: Option<String>,
-    pub blockers: Vec<String>,
-    pub warnings: Vec<String>,
+    pub blockers: Vec<&'a str>,
+    pub warnings: Vec<&'a str>,
 }
 
 pub fn rules(result: &ScanResult) -> impl Iterator<Item = RuleDto<'_>> {
@@ -115,8 +140,8 @@ pub fn rules(result: &ScanResult) -> impl Iterator<Item = RuleDto<'_>> {
         })
 }
 
-pub fn findings(result: &ScanResult) -> impl Iterator<Item = FindingDto<'_>> {
-    result.findings.iter().map(move |f| {
+pub fn finding<'a>(result: &'a ScanResult, f: &Finding) -> FindingDto<'a> {
+    {
         let subject = match f.row {
             Some(r) => SubjectDto {
                 kind: "user",
@@ -131,14 +156,26 @@ pub fn findings(result: &ScanResult) -> impl Iterator<Item = FindingDto<'_>> {
                 mail: None,
             },
         };
+        let (table, row) = match f.row {
+            Some(r) => (&result.users, r as usize),
+            None => (&result.tenant, 0),
+        };
         FindingDto {
             rule: &result.rule(f).id,
             severity: result.severity(f).as_str(),
             subject,
             message: result.message(f),
-            evidence: result.evidence(f),
+            evidence: Evidence {
+                columns: &result.rule(f).evidence,
+                table,
+                row,
+            },
         }
-    })
+    }
+}
+
+pub fn findings(result: &ScanResult) -> impl Iterator<Item = FindingDto<'_>> {
+    result.findings.iter().map(move |f| finding(result, f))
 }
 
 pub fn verdict<'a>(result: &'a ScanResult, v: &VerdictRow) -> VerdictDto<'a> {
@@ -158,15 +195,32 @@ pub fn verdicts(result: &ScanResult) -> impl Iterator<Item = VerdictDto<'_>> {
     result.verdicts.iter().map(move |v| verdict(result, v))
 }
 
-fn array<T: Serialize>(
-    out: &mut dyn Write,
-    key: &str,
-    items: impl Iterator<Item = T>,
-) -> Result<(), ReportError> {
+/// Writes `"key": [ … ]`, one element per line. Elements are serialised in parallel, a chunk
+/// at a time, and written in order.
+fn array<I, F>(out: &mut dyn Write, key: &str, items: &[I], write_one: F) -> Result<(), ReportError>
+where
+    I: Sync,
+    F: Fn(&I, &mut Vec<u8>) -> serde_json::Result<()> + Sync,
+{
+    const CHUNK: usize = 16_384;
     write!(out, ",\n  \"{key}\": [")?;
-    for (i, item) in items.enumerate() {
-        out.write_all(if i == 0 { b"\n    " } else { b",\n    " })?;
-        serde_json::to_writer(&mut *out, &item).map_err(json_error)?;
+    for (c, group) in items.chunks(CHUNK * 8).enumerate() {
+        let parts: Vec<Result<Vec<u8>, serde_json::Error>> = group
+            .par_chunks(CHUNK)
+            .enumerate()
+            .map(|(j, chunk)| {
+                let mut buf = Vec::with_capacity(chunk.len() * 256);
+                for (k, item) in chunk.iter().enumerate() {
+                    let first = c == 0 && j == 0 && k == 0;
+                    buf.extend_from_slice(if first { b"\n    " } else { b",\n    " });
+                    write_one(item, &mut buf)?;
+                }
+                Ok(buf)
+            })
+            .collect();
+        for part in parts {
+            out.write_all(&part.map_err(json_error)?)?;
+        }
     }
     out.write_all(b"\n  ]")?;
     Ok(())
@@ -205,11 +259,22 @@ pub fn render(result: &ScanResult, out: &mut dyn Write) -> Result<(), ReportErro
     };
     // The header's fields, pretty-printed, then the three arrays one element per line.
     let head = serde_json::to_string_pretty(&header).map_err(json_error)?;
-    let head = head.trim_end().strip_suffix('}').unwrap_or(&head).trim_end();
+    let head = head
+        .trim_end()
+        .strip_suffix('}')
+        .unwrap_or(&head)
+        .trim_end();
     out.write_all(head.as_bytes())?;
-    array(out, "rules", rules(result))?;
-    array(out, "findings", findings(result))?;
-    array(out, "verdicts", verdicts(result))?;
+    let rule_dtos: Vec<RuleDto> = rules(result).collect();
+    array(out, "rules", &rule_dtos, |r, buf| {
+        serde_json::to_writer(buf, r)
+    })?;
+    array(out, "findings", &result.findings, |f, buf| {
+        serde_json::to_writer(buf, &finding(result, f))
+    })?;
+    array(out, "verdicts", &result.verdicts, |v, buf| {
+        serde_json::to_writer(buf, &verdict(result, v))
+    })?;
     out.write_all(b"\n}\n")?;
     Ok(())
 }

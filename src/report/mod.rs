@@ -74,7 +74,9 @@ pub fn write_file(
 /// Makes a value safe for a spreadsheet cell: a leading `=`, `+`, `-`, `@`, tab or carriage
 /// return would make Excel or LibreOffice run it as a formula, so it gets a `'` in front.
 pub fn formula_safe(value: &str) -> std::borrow::Cow<'_, str> {
-    if value.starts_with(['=', '+', '-', '@', '\t', '\r', '\u{FF1D}', '\u{FF0B}', '\u{FF0D}', '\u{FF20}']) {
+    if value.starts_with([
+        '=', '+', '-', '@', '\t', '\r', '\u{FF1D}', '\u{FF0B}', '\u{FF0D}', '\u{FF20}',
+    ]) {
         format!("'{value}").into()
     } else {
         value.into()
@@ -101,10 +103,10 @@ pub fn generated_at() -> String {
     crate::snapshot::writer::now_rfc3339()
 }
 
-pub(crate) fn rule_ids(result: &ScanResult, rules: &[u16]) -> Vec<String> {
+pub(crate) fn rule_ids<'a>(result: &'a ScanResult, rules: &[u16]) -> Vec<&'a str> {
     rules
         .iter()
-        .map(|&r| result.registry.rules[r as usize].id.clone())
+        .map(|&r| result.registry.rules[r as usize].id.as_str())
         .collect()
 }
 

@@ -30,11 +30,14 @@ pub fn render(result: &ScanResult, out: &mut dyn Write) -> Result<(), ReportErro
     let name = result.tenant_name();
     writeln!(
         out,
-        "b2bready scan of {}{} ({}), snapshot exported {}",
-        if name.is_empty() { "tenant" } else { name },
-        "",
+        "b2bready scan of {} ({}), snapshot exported {}",
+        printable(if name.is_empty() { "tenant" } else { name }),
         result.tenant_id(),
-        result.manifest.exported_at.as_deref().unwrap_or("at an unknown time"),
+        result
+            .manifest
+            .exported_at
+            .as_deref()
+            .unwrap_or("at an unknown time"),
     )?;
     let counts = vec![
         vec!["accounts".into(), "count".into()],
@@ -81,7 +84,10 @@ pub fn render(result: &ScanResult, out: &mut dyn Write) -> Result<(), ReportErro
                 .user_text(col::UPN, v.row)
                 .or(result.user_text(col::ID, v.row))
                 .unwrap_or("");
-            rows.push(vec![printable(who), rule_ids(result, &v.blockers).join(", ")]);
+            rows.push(vec![
+                printable(who),
+                rule_ids(result, &v.blockers).join(", "),
+            ]);
         }
         writeln!(out, "{}", table(rows, 2))?;
         if blocked.len() > BLOCKED_SHOWN {

@@ -202,7 +202,7 @@ pub fn parse_rule(source: &str, text: &str) -> Result<Rule, RuleLoadError> {
         || file.title.chars().next().is_some_and(char::is_uppercase)
     {
         return Err(err(
-            "title must be lower-case and have no trailing period".into(),
+            "title must be lower-case and have no trailing period".into()
         ));
     }
     if let Some(unknown) = file.needs.iter().find(|n| !known_input(n)) {
@@ -219,7 +219,8 @@ pub fn parse_rule(source: &str, text: &str) -> Result<Rule, RuleLoadError> {
     }
     let schema = file.target.schema();
     let expr = compile_condition(&file.condition, schema).map_err(err)?;
-    let message = Template::parse(&file.message, schema).map_err(|m| err(format!("message: {m}")))?;
+    let message =
+        Template::parse(&file.message, schema).map_err(|m| err(format!("message: {m}")))?;
     let evidence = file
         .evidence
         .iter()

@@ -3,8 +3,8 @@
 //! characters in the local part, no `.` or `-` at its ends, and a dotted domain.
 
 const FORBIDDEN: &[char] = &[
-    '~', '!', '#', '$', '%', '^', '&', '*', '(', ')', '+', '=', '[', ']', '{', '}', '\\', '/',
-    '|', ';', ':', '"', '<', '>', '?', ',',
+    '~', '!', '#', '$', '%', '^', '&', '*', '(', ')', '+', '=', '[', ']', '{', '}', '\\', '/', '|',
+    ';', ':', '"', '<', '>', '?', ',',
 ];
 
 /// Why the invitation API would refuse `mail`, or `None` when it would take it.
@@ -34,7 +34,9 @@ pub fn mail_problem(mail: &str) -> Option<String> {
         return Some("has nothing after the '@'".into());
     }
     if let Some(c) = local.chars().find(|c| FORBIDDEN.contains(c)) {
-        return Some(format!("holds the forbidden character '{c}' before the '@'"));
+        return Some(format!(
+            "holds the forbidden character '{c}' before the '@'"
+        ));
     }
     if local.starts_with(['.', '-']) || local.ends_with(['.', '-']) {
         return Some("starts or ends its user name with '.' or '-'".into());

@@ -105,7 +105,13 @@ pub fn evaluate(
             count: 0,
         })
         .collect();
-    let user_hits = evaluate_target(registry, Target::User, &runnable, users, Some(&facts.in_scope))?;
+    let user_hits = evaluate_target(
+        registry,
+        Target::User,
+        &runnable,
+        users,
+        Some(&facts.in_scope),
+    )?;
     let tenant_hits = evaluate_target(registry, Target::Tenant, &runnable, &facts.tenant, None)?;
 
     let ids = users.columns[col::ID].text().expect("text column");
@@ -132,7 +138,8 @@ pub fn evaluate(
     for (i, &r) in facts.in_scope.iter().enumerate() {
         slot[r as usize] = i as u32;
     }
-    let mut per_row: Vec<(Vec<u16>, Vec<u16>)> = vec![(Vec::new(), Vec::new()); facts.in_scope.len()];
+    let mut per_row: Vec<(Vec<u16>, Vec<u16>)> =
+        vec![(Vec::new(), Vec::new()); facts.in_scope.len()];
     for (rule, mut rows) in user_hits {
         outcomes[rule].count = rows.len();
         rows.par_sort_unstable_by(|a, b| ids.get(*a as usize).cmp(&ids.get(*b as usize)));

@@ -2,6 +2,7 @@
 //! read (mail domain and validity, verified domains, collisions, policy, external addresses)
 //! plus the one-row tenant table.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::hash::{DefaultHasher, Hash, Hasher};
 
@@ -49,11 +50,9 @@ pub struct Facts {
     pub warnings: Vec<String>,
 }
 
-struct RowFacts {
-    domain: Option<String>,
-    problem: Option<String>,
+struct RowFacts<'a> {
+    domain: Option<Cow<'a, str>>,
     verified: Option<bool>,
-    policy: Option<&'static str>,
     class: Class,
 }
 
@@ -76,14 +75,16 @@ pub fn derive(
         .into_par_iter()
         .map(|r| {
             let m = mail.get(r).unwrap_or("");
-            let domain = domain_of(m);
-            let verified_domain = domain.as_ref().map(|d| verified.contains(d));
+            let domain = domain_slice(m).map(|d| {
+                if d.bytes().any(|b| b.is_ascii_uppercase()) {
+                    Cow::Owned(d.to_ascii_lowercase())
+                } else {
+                    Cow::Borrowed(d)
+                }
+            });
+            let verified_domain = domain.as_ref().map(|d| verified.contains(d.as_ref()));
             let class = classify(table, r, scope, domain.is_some(), verified_domain);
             RowFacts {
-                policy: domain
-                    .as_deref()
-                    .and_then(|d| policy.and_then(|p| p.refusal(d))),
-                problem: mail_problem(m),
                 verified: verified_domain,
                 domain,
                 class,
@@ -103,7 +104,13 @@ pub fn derive(
         }
         if let Some(entries) = external {
             external_email = vec![None; n];
-            apply_list(&index, entries, &mut class, "--external-identities", &mut warnings);
+            apply_list(
+                &index,
+                entries,
+                &mut class,
+                "--external-identities",
+                &mut warnings,
+            );
             for e in entries {
                 if let Some(r) = index.find(&e.user) {
                     external_email[r as usize] = e.external_email.clone();
@@ -115,31 +122,67 @@ pub fn derive(
         .filter(|&r| class[r as usize] == Class::InScope)
         .collect();
     let collisions = collisions(users, &in_scope);
-
-    let t = &mut users.table.columns;
-    t[col::MAIL_DOMAIN] = text_column(rows.iter().map(|f| f.domain.as_deref()));
-    t[col::MAIL_PROBLEM] = text_column(rows.iter().map(|f| f.problem.as_deref()));
-    t[col::MAIL_DOMAIN_VERIFIED] = Column::Bool(rows.iter().map(|f| f.verified).collect());
-    t[col::MAIL_DOMAIN_POLICY] = text_column(rows.iter().map(|f| f.policy));
-    drop(rows);
-    let mut with = vec![None; n];
+    // Validity and policy only matter where rules run.
+    let (problem, refusal): (Vec<Option<String>>, Vec<Option<&'static str>>) = (0..n)
+        .into_par_iter()
+        .map(|r| {
+            if class[r] != Class::InScope {
+                return (None, None);
+            }
+            let domain = rows[r].domain.as_deref();
+            (
+                mail_problem(mail.get(r).unwrap_or("")),
+                domain.and_then(|d| policy.and_then(|p| p.refusal(d))),
+            )
+        })
+        .unzip();
+    let mut with: Vec<Option<&str>> = vec![None; n];
     let mut count = vec![None; n];
     for (&r, (c, holder)) in in_scope.iter().zip(&collisions) {
         count[r as usize] = Some(*c as i64);
-        with[r as usize] = *holder;
+        with[r as usize] =
+            holder.map(|h| upn.get(h as usize).or(ids.get(h as usize)).unwrap_or(""));
     }
-    let upns = t[col::UPN].text().expect("text column").clone();
-    let idc = t[col::ID].text().expect("text column").clone();
-    t[col::MAIL_COLLISION_WITH] = text_column(with.iter().map(|h: &Option<u32>| {
-        h.map(|h| upns.get(h as usize).or(idc.get(h as usize)).unwrap_or(""))
-    }));
-    t[col::MAIL_COLLISION_COUNT] = Column::Int(count);
     if external_email.is_empty() {
         external_email = vec![None; n];
     }
-    t[col::EXTERNAL_DOMAIN] =
-        text_column(external_email.iter().map(|e| e.as_deref().and_then(domain_of)).collect::<Vec<_>>().iter().map(Option::as_deref));
-    t[col::EXTERNAL_EMAIL] = text_column(external_email.iter().map(Option::as_deref));
+    let external_domain: Vec<Option<String>> = external_email
+        .iter()
+        .map(|e| e.as_deref().and_then(domain_of))
+        .collect();
+    let derived = [
+        (
+            col::MAIL_DOMAIN,
+            text_column(rows.iter().map(|f| f.domain.as_deref())),
+        ),
+        (
+            col::MAIL_PROBLEM,
+            text_column(problem.iter().map(Option::as_deref)),
+        ),
+        (
+            col::MAIL_DOMAIN_VERIFIED,
+            Column::Bool(rows.iter().map(|f| f.verified).collect()),
+        ),
+        (
+            col::MAIL_DOMAIN_POLICY,
+            text_column(refusal.iter().copied()),
+        ),
+        (col::MAIL_COLLISION_WITH, text_column(with.iter().copied())),
+        (col::MAIL_COLLISION_COUNT, Column::Int(count)),
+        (
+            col::EXTERNAL_EMAIL,
+            text_column(external_email.iter().map(Option::as_deref)),
+        ),
+        (
+            col::EXTERNAL_DOMAIN,
+            text_column(external_domain.iter().map(Option::as_deref)),
+        ),
+    ];
+    drop(rows);
+    drop(with);
+    for (index, column) in derived {
+        users.table.columns[index] = column;
+    }
 
     let tenant_table = tenant_table(tenant, cloud, manifest_tenant, in_scope.len());
     Facts {
@@ -205,10 +248,20 @@ fn apply_list(
             "{flag}: {} entries match no account: {}{}",
             unknown.len(),
             shown.join(", "),
-            if more > 0 { format!(" and {more} more") } else { String::new() }
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
         ));
     }
     matched
+}
+
+/// The domain of an address with exactly one `@`, as written.
+fn domain_slice(mail: &str) -> Option<&str> {
+    let (local, domain) = mail.trim().split_once('@')?;
+    (!domain.contains('@') && !local.is_empty() && !domain.is_empty()).then_some(domain)
 }
 
 fn text_column<'a>(values: impl Iterator<Item = Option<&'a str>>) -> Column {
@@ -219,7 +272,7 @@ fn text_column<'a>(values: impl Iterator<Item = Option<&'a str>>) -> Column {
     Column::Text(c)
 }
 
-fn hash(s: &str) -> u64 {
+pub(crate) fn hash(s: &str) -> u64 {
     let mut h = DefaultHasher::new();
     s.hash(&mut h);
     h.finish()
@@ -325,16 +378,30 @@ fn tenant_table(
     let state = otp.and_then(|o| o.state.clone());
     let external = otp.and_then(|o| o.allow_external_id_to_use_email_otp.clone());
     let otp_enabled = otp.map(|_| {
-        state.as_deref().is_some_and(|s| s.eq_ignore_ascii_case("enabled"))
+        state
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case("enabled"))
             && !external
                 .as_deref()
                 .is_some_and(|e| e.eq_ignore_ascii_case("disabled"))
     });
     let (teams, myapps) = match cloud.unwrap_or("global") {
-        "usgov" => ("https://gov.teams.microsoft.us", "https://myapps.microsoft.us"),
-        "usgovdod" => ("https://dod.teams.microsoft.us", "https://myapps.microsoft.us"),
-        "china" => ("https://teams.microsoftonline.cn", "https://myapps.microsoft.com"),
-        _ => ("https://teams.microsoft.com", "https://myapps.microsoft.com"),
+        "usgov" => (
+            "https://gov.teams.microsoft.us",
+            "https://myapps.microsoft.us",
+        ),
+        "usgovdod" => (
+            "https://dod.teams.microsoft.us",
+            "https://myapps.microsoft.us",
+        ),
+        "china" => (
+            "https://teams.microsoftonline.cn",
+            "https://myapps.microsoft.com",
+        ),
+        _ => (
+            "https://teams.microsoft.com",
+            "https://myapps.microsoft.com",
+        ),
     };
     let mut t = Table::new(tcol::COLUMNS, 1);
     let mut set_text = |c: usize, v: Option<&str>| {
@@ -345,7 +412,10 @@ fn tenant_table(
     set_text(tcol::TENANT_ID, Some(&id));
     set_text(
         tcol::TENANT_NAME,
-        tenant.organization.as_ref().and_then(|o| o.display_name.as_deref()),
+        tenant
+            .organization
+            .as_ref()
+            .and_then(|o| o.display_name.as_deref()),
     );
     set_text(
         tcol::ALLOW_INVITES_FROM,

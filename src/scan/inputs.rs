@@ -21,7 +21,10 @@ pub struct Entry {
     pub external_email: Option<String>,
 }
 
-fn read_csv(path: &Path) -> Result<(Vec<String>, Vec<(u64, Vec<String>)>), InputError> {
+/// A CSV file as (lower-case first row, every non-blank row with its line number).
+type Rows = (Vec<String>, Vec<(u64, Vec<String>)>);
+
+fn read_csv(path: &Path) -> Result<Rows, InputError> {
     let err = |message: String| InputError {
         path: path.to_owned(),
         message,

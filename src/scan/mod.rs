@@ -126,7 +126,8 @@ impl ScanResult {
             }
             Class::Excluded(Exclusion::AlreadyInvited) => Some(format!(
                 "already invited: externalUserState is {}",
-                self.user_text(col::EXTERNAL_USER_STATE, v.row).unwrap_or("")
+                self.user_text(col::EXTERNAL_USER_STATE, v.row)
+                    .unwrap_or("")
             )),
             _ => None,
         }
@@ -177,7 +178,11 @@ pub fn run(dir: &Path, registry: Registry, options: ScanOptions) -> Result<ScanR
     let Some(users_file) = manifest.file(dir, "users") else {
         let (status, reason) = manifest.status("users");
         return Err(SnapshotError::NoUsers {
-            reason: format!("users is {}{}", status.as_str(), reason.map(|r| format!(": {r}")).unwrap_or_default()),
+            reason: format!(
+                "users is {}{}",
+                status.as_str(),
+                reason.map(|r| format!(": {r}")).unwrap_or_default()
+            ),
         }
         .into());
     };
@@ -185,9 +190,12 @@ pub fn run(dir: &Path, registry: Registry, options: ScanOptions) -> Result<ScanR
         Some(p) => Some(inputs::read_external_identities(p)?),
         None => None,
     };
+    let clock = Phases::start();
     let tenant = TenantData::load(dir, &manifest)?;
     let mut users: Users = users::load(&users_file)?;
+    clock.mark("read users");
     check_unique_ids(&users, &users_file.path)?;
+    clock.mark("unique ids");
 
     let mut warnings = users.warnings.clone();
     if users.warnings_total > users.warnings.len() {
@@ -205,10 +213,18 @@ pub fn run(dir: &Path, registry: Registry, options: ScanOptions) -> Result<ScanR
         &options.scope,
         external.as_deref(),
     );
+    clock.mark("facts");
     warnings.extend(facts.warnings.iter().cloned());
     let not_evaluated = availability(&registry, &tenant, external.is_some());
-    let eval = engine::evaluate(&registry, not_evaluated, options.mau_billing, &users.table, &facts)?;
+    let eval = engine::evaluate(
+        &registry,
+        not_evaluated,
+        options.mau_billing,
+        &users.table,
+        &facts,
+    )?;
 
+    clock.mark("rules");
     let mut summary = Summary {
         users_total: users.len(),
         in_scope: facts.in_scope.len(),
@@ -249,23 +265,66 @@ pub fn run(dir: &Path, registry: Registry, options: ScanOptions) -> Result<ScanR
     })
 }
 
-/// Two accounts with one id would make every later step ambiguous.
+/// Two accounts with one id would make every later step ambiguous. Ids are hashed and the
+/// hashes sorted in parallel; equal hashes are then compared as strings.
 fn check_unique_ids(users: &Users, path: &Path) -> Result<(), SnapshotError> {
     use rayon::prelude::*;
     let ids = users.table.columns[col::ID].text().expect("text column");
-    let mut order: Vec<u32> = (0..users.len() as u32).collect();
-    order.par_sort_unstable_by(|a, b| ids.get(*a as usize).cmp(&ids.get(*b as usize)));
-    for pair in order.windows(2) {
-        let (a, b) = (pair[0] as usize, pair[1] as usize);
-        if ids.get(a) == ids.get(b) {
-            let (first, second) = (users.lines[a].min(users.lines[b]), users.lines[a].max(users.lines[b]));
-            return Err(SnapshotError::DuplicateId {
-                path: path.to_owned(),
-                id: ids.get(a).unwrap_or("").to_owned(),
-                first,
-                second,
-            });
+    let mut keyed: Vec<(u64, u32)> = (0..users.len())
+        .into_par_iter()
+        .map(|r| (facts::hash(ids.get(r).unwrap_or("")), r as u32))
+        .collect();
+    keyed.par_sort_unstable();
+    let mut duplicate: Option<(u64, u64, &str)> = None;
+    for pair in keyed.windows(2) {
+        let (a, b) = (pair[0].1 as usize, pair[1].1 as usize);
+        if pair[0].0 == pair[1].0 && ids.get(a) == ids.get(b) {
+            let (first, second) = (
+                users.lines[a].min(users.lines[b]),
+                users.lines[a].max(users.lines[b]),
+            );
+            // Report the duplicate met first in the file, whatever the hash order.
+            if duplicate.is_none_or(|(f, _, _)| first < f) {
+                duplicate = Some((first, second, ids.get(a).unwrap_or("")));
+            }
         }
     }
-    Ok(())
+    match duplicate {
+        Some((first, second, id)) => Err(SnapshotError::DuplicateId {
+            path: path.to_owned(),
+            id: id.to_owned(),
+            first,
+            second,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Phase timings on standard error when `B2BREADY_TIMINGS` is set: where a slow scan spends
+/// its time, without a profiler.
+pub struct Phases {
+    start: Option<std::time::Instant>,
+    last: std::cell::Cell<Option<std::time::Instant>>,
+}
+
+impl Phases {
+    pub fn start() -> Self {
+        let now = std::env::var_os("B2BREADY_TIMINGS").map(|_| std::time::Instant::now());
+        Self {
+            start: now,
+            last: std::cell::Cell::new(now),
+        }
+    }
+
+    pub fn mark(&self, phase: &str) {
+        if let (Some(start), Some(last)) = (self.start, self.last.get()) {
+            let now = std::time::Instant::now();
+            eprintln!(
+                "timing: {phase:<14} {:>8.3} s (total {:.3} s)",
+                (now - last).as_secs_f64(),
+                (now - start).as_secs_f64()
+            );
+            self.last.set(Some(now));
+        }
+    }
 }

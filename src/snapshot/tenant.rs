@@ -7,9 +7,9 @@ use std::path::Path;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+use super::SnapshotError;
 use super::lines::read_records;
 use super::manifest::{Manifest, Status};
-use super::SnapshotError;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]

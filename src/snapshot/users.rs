@@ -118,9 +118,9 @@ pub fn load(file: &CollectionFile) -> Result<Users, SnapshotError> {
 
 fn parse_block(path: &Path, block: &Block) -> Result<Users, SnapshotError> {
     let mut out = Users::new(block.data.len() / 600);
-    let mut addresses = Vec::new();
     let mut joined = String::new();
     for (line, text) in block.lines() {
+        let mut address_list: Vec<Cow<str>> = Vec::new();
         let user: RawUser = serde_json::from_slice(text).map_err(|e| SnapshotError::BadLine {
             path: path.to_owned(),
             line,
@@ -180,20 +180,38 @@ fn parse_block(path: &Path, block: &Block) -> Result<Users, SnapshotError> {
         text_col(&mut t[col::EXCHANGE_PLAN_ID])
             .push(exchange.and_then(|p| p.service_plan_id.as_deref()));
 
-        addresses.clear();
+        address_list.clear();
         let smtp = user.proxy_addresses.iter().flatten().filter_map(|p| {
             let (scheme, address) = p.split_once(':')?;
             scheme.eq_ignore_ascii_case("smtp").then_some(address)
         });
-        for a in user.mail.as_deref().into_iter().chain(other_mails.iter().map(|m| &**m)).chain(smtp) {
+        for a in user
+            .mail
+            .as_deref()
+            .into_iter()
+            .chain(other_mails.iter().map(|m| &**m))
+            .chain(smtp)
+        {
             let a = a.trim();
-            if !a.is_empty() {
-                addresses.push(a.to_lowercase());
+            if a.is_empty() {
+                continue;
             }
+            address_list.push(if a.chars().any(char::is_uppercase) {
+                Cow::Owned(a.to_lowercase())
+            } else {
+                Cow::Borrowed(a)
+            });
         }
-        addresses.sort_unstable();
-        addresses.dedup();
-        out.addresses.push(Some(&addresses.join("\n")));
+        address_list.sort_unstable();
+        address_list.dedup();
+        joined.clear();
+        for (i, a) in address_list.iter().enumerate() {
+            if i > 0 {
+                joined.push('\n');
+            }
+            joined.push_str(a);
+        }
+        out.addresses.push(Some(&joined));
         out.lines.push(line);
     }
     Ok(out)

@@ -9,7 +9,11 @@ use crate::common::{Tenant, bin, clean_guest, stderr_of};
 
 fn snapshot(dir: &Path) -> PathBuf {
     let mut t = Tenant::base();
-    t.add_users(&clean_guest("6f1d2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b", "ana.costa@contoso.com", "ana.costa@adatum.com"));
+    t.add_users(&clean_guest(
+        "6f1d2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b",
+        "ana.costa@contoso.com",
+        "ana.costa@adatum.com",
+    ));
     t.write(&dir.join("snapshot"))
 }
 
@@ -19,11 +23,19 @@ fn users_path(snap: &Path) -> PathBuf {
 
 /// Runs the scan and returns its stderr, checking it failed cleanly with exit code 2.
 fn fails(snap: &Path, extra: &[&str]) -> String {
-    let out = bin().args(["scan", "-q"]).args(extra).arg(snap).output().expect("run");
+    let out = bin()
+        .args(["scan", "-q"])
+        .args(extra)
+        .arg(snap)
+        .output()
+        .expect("run");
     let err = stderr_of(&out);
     assert_eq!(out.status.code(), Some(2), "stderr: {err}");
     assert!(err.starts_with("error: "), "stderr: {err}");
-    assert!(!err.contains("panicked") && !err.contains("internal error"), "stderr: {err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("internal error"),
+        "stderr: {err}"
+    );
     assert!(err.lines().count() <= 3, "stderr: {err}");
     err
 }
@@ -69,17 +81,26 @@ fn invalid_utf8_is_refused_with_its_line() {
 fn a_property_of_the_wrong_type_is_named() {
     let dir = tempfile::tempdir().expect("temp");
     let snap = snapshot(dir.path());
-    append_line(&snap, b"{\"id\":\"1b2c3d4e-5f6a-4b7c-8d9e-0f1a2b3c4d5e\",\"accountEnabled\":\"yes\"}\n");
+    append_line(
+        &snap,
+        b"{\"id\":\"1b2c3d4e-5f6a-4b7c-8d9e-0f1a2b3c4d5e\",\"accountEnabled\":\"yes\"}\n",
+    );
     seal(&snap).expect("seal");
     let err = fails(&snap, &[]);
-    assert!(err.contains("users.jsonl line 4: property accountEnabled"), "{err}");
+    assert!(
+        err.contains("users.jsonl line 4: property accountEnabled"),
+        "{err}"
+    );
 }
 
 #[test]
 fn a_user_without_id_is_refused() {
     let dir = tempfile::tempdir().expect("temp");
     let snap = snapshot(dir.path());
-    append_line(&snap, b"{\"userPrincipalName\":\"who@contoso.com\",\"id\":null}\n");
+    append_line(
+        &snap,
+        b"{\"userPrincipalName\":\"who@contoso.com\",\"id\":null}\n",
+    );
     seal(&snap).expect("seal");
     let err = fails(&snap, &[]);
     assert!(err.contains("line 4: user object has no id"), "{err}");
@@ -97,15 +118,29 @@ fn a_missing_manifest_says_what_a_snapshot_is() {
 fn a_manifest_whose_count_or_digest_disagrees_is_refused() {
     let dir = tempfile::tempdir().expect("temp");
     let snap = snapshot(dir.path());
-    append_line(&snap, clean_guest("2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f", "x@contoso.com", "x@adatum.com").as_bytes());
+    append_line(
+        &snap,
+        clean_guest(
+            "2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f",
+            "x@contoso.com",
+            "x@adatum.com",
+        )
+        .as_bytes(),
+    );
     append_line(&snap, b"\n");
     let err = fails(&snap, &[]);
-    assert!(err.contains("counts 3 records but the file holds 4"), "{err}");
+    assert!(
+        err.contains("counts 3 records but the file holds 4"),
+        "{err}"
+    );
 
     let snap2 = snapshot(&dir.path().join("two"));
     let text = std::fs::read_to_string(users_path(&snap2)).expect("users");
-    std::fs::write(users_path(&snap2), text.replace("ana.costa@adatum.com", "ana.costa@evil.example"))
-        .expect("write");
+    std::fs::write(
+        users_path(&snap2),
+        text.replace("ana.costa@adatum.com", "ana.costa@evil.example"),
+    )
+    .expect("write");
     let err = fails(&snap2, &[]);
     assert!(err.contains("sha256"), "{err}");
 }
@@ -127,7 +162,11 @@ fn an_unknown_format_version_is_refused() {
     let snap = snapshot(dir.path());
     let path = snap.join("manifest.json");
     let text = std::fs::read_to_string(&path).expect("manifest");
-    std::fs::write(&path, text.replace("b2bready-snapshot/1", "b2bready-snapshot/9")).expect("write");
+    std::fs::write(
+        &path,
+        text.replace("b2bready-snapshot/1", "b2bready-snapshot/9"),
+    )
+    .expect("write");
     let err = fails(&snap, &[]);
     assert!(err.contains("b2bready-snapshot/9"), "{err}");
 }
@@ -136,10 +175,24 @@ fn an_unknown_format_version_is_refused() {
 fn duplicate_user_ids_name_both_lines() {
     let dir = tempfile::tempdir().expect("temp");
     let snap = snapshot(dir.path());
-    append_line(&snap, format!("{}\n", clean_guest("6f1d2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b", "dup@contoso.com", "dup@adatum.com")).as_bytes());
+    append_line(
+        &snap,
+        format!(
+            "{}\n",
+            clean_guest(
+                "6f1d2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b",
+                "dup@contoso.com",
+                "dup@adatum.com"
+            )
+        )
+        .as_bytes(),
+    );
     seal(&snap).expect("seal");
     let err = fails(&snap, &[]);
-    assert!(err.contains("user id 6f1d2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b appears twice (lines 3 and 4)"), "{err}");
+    assert!(
+        err.contains("user id 6f1d2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b appears twice (lines 3 and 4)"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -148,10 +201,18 @@ fn an_incomplete_snapshot_needs_allow_incomplete() {
     let snap = snapshot(dir.path());
     let path = snap.join("manifest.json");
     let text = std::fs::read_to_string(&path).expect("manifest");
-    std::fs::write(&path, text.replace("\"complete\": true", "\"complete\": false")).expect("write");
+    std::fs::write(
+        &path,
+        text.replace("\"complete\": true", "\"complete\": false"),
+    )
+    .expect("write");
     let err = fails(&snap, &[]);
     assert!(err.contains("--allow-incomplete"), "{err}");
-    bin().args(["scan", "-q", "--allow-incomplete"]).arg(&snap).assert().code(0);
+    bin()
+        .args(["scan", "-q", "--allow-incomplete"])
+        .arg(&snap)
+        .assert()
+        .code(0);
 }
 
 #[test]
@@ -176,7 +237,9 @@ fn a_ten_megabyte_display_name_is_cut_with_a_warning() {
         .expect("run");
     assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
     assert!(stderr_of(&out).contains("displayName is 10485760 bytes long; cut to 256 characters"));
-    let html = std::fs::metadata(out_dir.join("report.html")).expect("html").len();
+    let html = std::fs::metadata(out_dir.join("report.html"))
+        .expect("html")
+        .len();
     assert!(html < 200_000, "report.html is {html} bytes");
 }
 
@@ -186,7 +249,11 @@ fn an_empty_tenant_scans_to_zero_accounts() {
     let mut t = Tenant::base();
     t.set("users", "");
     let snap = t.write(&dir.path().join("s"));
-    let out = bin().args(["scan", "--fail-on", "never"]).arg(&snap).output().expect("run");
+    let out = bin()
+        .args(["scan", "--fail-on", "never"])
+        .arg(&snap)
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stdout).contains("0 ready, 0 blocked, 0 excluded"));
 }
@@ -209,19 +276,32 @@ fn a_rule_file_with_a_syntax_error_or_unknown_column_names_the_file() {
     };
     std::fs::write(&file, good("no_such_column = 'x'", "m")).expect("write");
     let err = fails(&snap, &["--rules", rules.to_str().expect("utf-8")]);
-    assert!(err.contains("broken-rule.toml") && err.contains("no_such_column"), "{err}");
+    assert!(
+        err.contains("broken-rule.toml") && err.contains("no_such_column"),
+        "{err}"
+    );
 
     std::fs::write(&file, good("mail IS NULL", "{nope}")).expect("write");
     let err = fails(&snap, &["--rules", rules.to_str().expect("utf-8")]);
-    assert!(err.contains("broken-rule.toml: message: unknown column {nope}"), "{err}");
+    assert!(
+        err.contains("broken-rule.toml: message: unknown column {nope}"),
+        "{err}"
+    );
 
     std::fs::write(&file, good("mail", "m")).expect("write");
     let err = fails(&snap, &["--rules", rules.to_str().expect("utf-8")]);
     assert!(err.contains("must be true or false"), "{err}");
 
-    std::fs::write(&file, good("mail IS NULL", "m").replace("needs", "colour = 1\nneeds")).expect("write");
+    std::fs::write(
+        &file,
+        good("mail IS NULL", "m").replace("needs", "colour = 1\nneeds"),
+    )
+    .expect("write");
     let err = fails(&snap, &["--rules", rules.to_str().expect("utf-8")]);
-    assert!(err.contains("broken-rule.toml") && err.contains("colour"), "{err}");
+    assert!(
+        err.contains("broken-rule.toml") && err.contains("colour"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -230,6 +310,12 @@ fn a_missing_external_identities_column_is_named() {
     let snap = snapshot(dir.path());
     let csv = dir.path().join("ids.csv");
     std::fs::write(&csv, "user,email\nana.costa@contoso.com,ana@adatum.com\n").expect("write");
-    let err = fails(&snap, &["--external-identities", csv.to_str().expect("utf-8")]);
-    assert!(err.contains("ids.csv") && err.contains("externalEmail"), "{err}");
+    let err = fails(
+        &snap,
+        &["--external-identities", csv.to_str().expect("utf-8")],
+    );
+    assert!(
+        err.contains("ids.csv") && err.contains("externalEmail"),
+        "{err}"
+    );
 }

@@ -13,7 +13,11 @@ fn scan_of_the_example_tenant_prints_the_verdict_table_and_exits_1_for_blockers(
 
 #[test]
 fn fail_on_never_exits_0_and_fail_on_warning_counts_warnings() {
-    bin().args(["scan", "--fail-on", "never", "-q"]).arg(contoso()).assert().code(0);
+    bin()
+        .args(["scan", "--fail-on", "never", "-q"])
+        .arg(contoso())
+        .assert()
+        .code(0);
     let dir = tempfile::tempdir().expect("temp dir");
     let mut t = Tenant::base();
     // A disabled but otherwise clean guest: one warning, no blocker.
@@ -27,14 +31,26 @@ fn fail_on_never_exits_0_and_fail_on_warning_counts_warnings() {
     t.add_users(&user.to_string());
     let snap = t.write(&dir.path().join("s"));
     bin().args(["scan", "-q"]).arg(&snap).assert().code(0);
-    bin().args(["scan", "-q", "--fail-on", "warning"]).arg(&snap).assert().code(1);
+    bin()
+        .args(["scan", "-q", "--fail-on", "warning"])
+        .arg(&snap)
+        .assert()
+        .code(1);
 }
 
 #[test]
 fn json_output_follows_the_findings_schema() {
     let dir = tempfile::tempdir().expect("temp dir");
     bin()
-        .args(["scan", "-q", "--fail-on", "never", "--format", "json", "--out"])
+        .args([
+            "scan",
+            "-q",
+            "--fail-on",
+            "never",
+            "--format",
+            "json",
+            "--out",
+        ])
         .arg(dir.path())
         .arg(contoso())
         .arg("--external-identities")
@@ -57,7 +73,11 @@ fn json_output_follows_the_findings_schema() {
     for f in v["findings"].as_array().expect("findings") {
         let kind = f["subject"]["type"].as_str().expect("subject type");
         assert!(kind == "user" || kind == "tenant");
-        assert!(f["message"].as_str().is_some_and(|m| !m.is_empty() && !m.ends_with('.')));
+        assert!(
+            f["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty() && !m.ends_with('.'))
+        );
     }
     // Every rule fires at least once in the example tenant, but invitations-disabled,
     // which would block every account.
@@ -66,8 +86,17 @@ fn json_output_follows_the_findings_schema() {
         assert_eq!(fired, r["id"] != "invitations-disabled", "{}", r["id"]);
     }
     // A tenant-level blocker or warning is listed in each in-scope verdict.
-    let blocked = verdicts.iter().find(|x| x["verdict"] == "blocked").expect("a blocked verdict");
-    assert!(blocked["warnings"].as_array().expect("w").iter().any(|w| w == "invitations-admins-only"));
+    let blocked = verdicts
+        .iter()
+        .find(|x| x["verdict"] == "blocked")
+        .expect("a blocked verdict");
+    assert!(
+        blocked["warnings"]
+            .as_array()
+            .expect("w")
+            .iter()
+            .any(|w| w == "invitations-admins-only")
+    );
 }
 
 #[test]
@@ -76,13 +105,26 @@ fn two_runs_give_byte_identical_files() {
     let b = tempfile::tempdir().expect("temp dir");
     for d in [&a, &b] {
         bin()
-            .args(["scan", "-q", "--fail-on", "never", "-f", "json,csv,html", "-o"])
+            .args([
+                "scan",
+                "-q",
+                "--fail-on",
+                "never",
+                "-f",
+                "json,csv,html",
+                "-o",
+            ])
             .arg(d.path())
             .arg(contoso())
             .assert()
             .code(0);
     }
-    for f in ["findings.json", "findings.csv", "verdicts.csv", "report.html"] {
+    for f in [
+        "findings.json",
+        "findings.csv",
+        "verdicts.csv",
+        "report.html",
+    ] {
         let x = std::fs::read(a.path().join(f)).expect("file");
         let y = std::fs::read(b.path().join(f)).expect("file");
         assert!(x == y, "{f} differs between runs");
@@ -93,7 +135,16 @@ fn two_runs_give_byte_identical_files() {
 fn mau_billing_raises_the_subscription_rule_to_a_blocker() {
     let dir = tempfile::tempdir().expect("temp dir");
     bin()
-        .args(["scan", "-q", "--mau-billing", "--fail-on", "never", "-f", "json", "-o"])
+        .args([
+            "scan",
+            "-q",
+            "--mau-billing",
+            "--fail-on",
+            "never",
+            "-f",
+            "json",
+            "-o",
+        ])
         .arg(dir.path())
         .arg(contoso())
         .assert()
@@ -136,8 +187,11 @@ fn scope_all_and_scope_file_change_who_is_judged() {
     let all = json(&["--scope", "all"]);
     assert_eq!(all["summary"]["outOfScope"], 0);
     let list = dir.path().join("scope.csv");
-    std::fs::write(&list, "userPrincipalName\nGreta.Lindqvist@contoso.com\nnobody@contoso.com\n")
-        .expect("write");
+    std::fs::write(
+        &list,
+        "userPrincipalName\nGreta.Lindqvist@contoso.com\nnobody@contoso.com\n",
+    )
+    .expect("write");
     let listed = json(&["--scope-file", list.to_str().expect("utf-8")]);
     assert_eq!(listed["summary"]["inScope"], 1);
     assert!(
@@ -149,16 +203,18 @@ fn scope_all_and_scope_file_change_who_is_judged() {
 
 #[test]
 fn rules_list_and_explain_come_from_the_rule_files() {
-    bin()
-        .args(["rules", "list"])
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("onprem-upn-present").and(predicate::str::contains("teams-tenant-url")));
+    bin().args(["rules", "list"]).assert().success().stdout(
+        predicate::str::contains("onprem-upn-present")
+            .and(predicate::str::contains("teams-tenant-url")),
+    );
     bin()
         .args(["rules", "explain", "mail-collision"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("Remediation").and(predicate::str::contains("mail_collision_with")));
+        .stdout(
+            predicate::str::contains("Remediation")
+                .and(predicate::str::contains("mail_collision_with")),
+        );
     bin()
         .args(["rules", "explain", "no-such-rule"])
         .assert()
@@ -208,7 +264,8 @@ fn zstd_snapshot_scans_like_the_plain_one() {
     let packed = dir.path().join("packed");
     for (out, extra) in [(&plain, None), (&packed, Some("--zstd"))] {
         let mut cmd = bin();
-        cmd.args(["generate", "--users", "3000", "--seed", "7", "--out"]).arg(out);
+        cmd.args(["generate", "--users", "3000", "--seed", "7", "--out"])
+            .arg(out);
         if let Some(flag) = extra {
             cmd.arg(flag);
         }
@@ -216,7 +273,10 @@ fn zstd_snapshot_scans_like_the_plain_one() {
     }
     assert!(packed.join("users.jsonl.zst").exists());
     let scan = |snap: &std::path::Path| {
-        let o = dir.path().join(format!("out-{}", snap.file_name().and_then(|n| n.to_str()).unwrap_or("x")));
+        let o = dir.path().join(format!(
+            "out-{}",
+            snap.file_name().and_then(|n| n.to_str()).unwrap_or("x")
+        ));
         bin()
             .args(["scan", "-q", "--fail-on", "never", "-f", "csv", "-o"])
             .arg(&o)

@@ -23,7 +23,11 @@ fn the_same_seed_gives_the_same_tenant_and_another_seed_does_not() {
 fn a_generated_tenant_has_ready_blocked_and_excluded_accounts() {
     let dir = tempfile::tempdir().expect("temp");
     let snap = dir.path().join("t");
-    bin().args(["generate", "--users", "20000", "--out"]).arg(&snap).assert().success();
+    bin()
+        .args(["generate", "--users", "20000", "--out"])
+        .arg(&snap)
+        .assert()
+        .success();
     bin()
         .args(["scan", "-q", "--fail-on", "never", "-f", "json", "-o"])
         .arg(dir.path())
@@ -37,10 +41,26 @@ fn a_generated_tenant_has_ready_blocked_and_excluded_accounts() {
     let s = &v["summary"];
     let n = |k: &str| s[k].as_u64().expect("count");
     assert_eq!(n("usersTotal"), 20000);
-    assert!(n("ready") > n("blocked") && n("blocked") > 0 && n("excluded") > 0, "{s}");
+    assert!(
+        n("ready") > n("blocked") && n("blocked") > 0 && n("excluded") > 0,
+        "{s}"
+    );
     // Every user rule that the generator plants problems for fires.
-    for id in ["onprem-upn-present", "mail-missing", "mail-invalid", "mail-in-verified-domain", "mail-collision", "domain-blocked-by-policy", "mailbox-present"] {
-        let r = v["rules"].as_array().expect("rules").iter().find(|r| r["id"] == id).expect("rule");
+    for id in [
+        "onprem-upn-present",
+        "mail-missing",
+        "mail-invalid",
+        "mail-in-verified-domain",
+        "mail-collision",
+        "domain-blocked-by-policy",
+        "mailbox-present",
+    ] {
+        let r = v["rules"]
+            .as_array()
+            .expect("rules")
+            .iter()
+            .find(|r| r["id"] == id)
+            .expect("rule");
         assert!(r["count"].as_u64().expect("count") > 0, "{id} never fired");
     }
 }

@@ -39,7 +39,10 @@ fn html_report_escapes_tenant_data_and_loads_nothing() {
     let html = std::fs::read_to_string(dir.path().join("report.html")).expect("html");
     assert!(!html.contains("<script>alert(1)"));
     assert!(!html.contains("<img src=x"));
-    assert!(html.contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt;") || html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt;")
+            || html.contains("&lt;script&gt;alert(1)&lt;/script&gt;")
+    );
     // Exactly one script element: the page's own.
     assert_eq!(html.matches("<script").count(), 1);
     for remote in ["src=\"http", "href=\"//", "@import", "url(http"] {
@@ -80,8 +83,15 @@ fn csv_cells_never_start_a_formula() {
 fn terminal_table_replaces_control_characters() {
     let dir = tempfile::tempdir().expect("temp");
     let snap = hostile_tenant(dir.path());
-    let out = bin().args(["scan", "--fail-on", "never", "--scope", "all"]).arg(&snap).output().expect("run");
-    assert!(!out.stdout.contains(&0x1b), "escape sequence reached the terminal");
+    let out = bin()
+        .args(["scan", "--fail-on", "never", "--scope", "all"])
+        .arg(&snap)
+        .output()
+        .expect("run");
+    assert!(
+        !out.stdout.contains(&0x1b),
+        "escape sequence reached the terminal"
+    );
 }
 
 #[test]

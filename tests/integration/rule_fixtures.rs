@@ -125,7 +125,12 @@ fn every_rule_has_a_case_that_fires_and_one_that_stays_quiet() {
             .iter()
             .map(|c| format!("{:?}", c.expect))
             .collect();
-        assert_eq!(expects.len(), 2, "{} needs both a firing and a quiet case", rule.id);
+        assert_eq!(
+            expects.len(),
+            2,
+            "{} needs both a firing and a quiet case",
+            rule.id
+        );
     }
 }
 
@@ -135,8 +140,15 @@ fn every_fixture_file_belongs_to_a_rule() {
     for entry in std::fs::read_dir(fixtures().join("rules")).expect("fixtures/rules") {
         let path: PathBuf = entry.expect("entry").path();
         if path.extension().is_some_and(|e| e == "toml") {
-            let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
-            assert!(registry.get(stem).is_some(), "{} names no rule", path.display());
+            let stem = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or_default();
+            assert!(
+                registry.get(stem).is_some(),
+                "{} names no rule",
+                path.display()
+            );
         }
     }
 }
@@ -149,13 +161,25 @@ fn rule_metadata_follows_the_conventions() {
     for r in &registry.rules {
         assert!(seen.insert(r.id.clone()), "duplicate id {}", r.id);
         assert!(r.builtin(), "{} should come from rules/", r.id);
-        assert!(!r.title.ends_with('.'), "{}: title ends with a period", r.id);
+        assert!(
+            !r.title.ends_with('.'),
+            "{}: title ends with a period",
+            r.id
+        );
         assert!(!r.docs.references.is_empty(), "{}: no references", r.id);
         for reference in &r.docs.references {
-            assert!(reference.starts_with("https://learn.microsoft.com/"), "{}: {reference}", r.id);
+            assert!(
+                reference.starts_with("https://learn.microsoft.com/"),
+                "{}: {reference}",
+                r.id
+            );
         }
         if r.target == Target::User {
-            assert!(r.needs.iter().any(|n| n == "users"), "{} must need users", r.id);
+            assert!(
+                r.needs.iter().any(|n| n == "users"),
+                "{} must need users",
+                r.id
+            );
         }
     }
 }
