@@ -101,15 +101,6 @@ pub enum Cell<'a> {
 }
 
 impl Cell<'_> {
-    pub fn to_json(self) -> serde_json::Value {
-        match self {
-            Cell::Null => serde_json::Value::Null,
-            Cell::Text(s) => serde_json::Value::String(s.to_owned()),
-            Cell::Bool(b) => serde_json::Value::Bool(b),
-            Cell::Int(i) => serde_json::Value::from(i),
-        }
-    }
-
     /// How a value reads inside a message: nulls say so instead of vanishing.
     pub fn write_display(self, out: &mut String) {
         use std::fmt::Write;

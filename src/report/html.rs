@@ -7,7 +7,7 @@ use std::io::Write;
 use minijinja::{AutoEscape, Environment};
 use serde::Serialize;
 
-use super::json::{findings, rules, verdict};
+use super::json::{VerdictDto, findings, rules, verdict};
 use super::{ReportError, generated_at, scope_label};
 use crate::model::{Severity, Verdict};
 use crate::rules::Docs;
@@ -29,7 +29,7 @@ struct Context<'a> {
     tenant_findings: Vec<TenantFinding<'a>>,
     rules: Vec<RuleCtx<'a>>,
     not_evaluated: Vec<NotEvaluated<'a>>,
-    users: Vec<UserRow<'a>>,
+    users: Vec<VerdictDto<'a>>,
     users_listed: usize,
     users_shown: usize,
     users_cap: usize,
@@ -104,18 +104,6 @@ struct NotEvaluated<'a> {
     reason: &'a str,
 }
 
-#[derive(Serialize)]
-struct UserRow<'a> {
-    id: &'a str,
-    upn: Option<&'a str>,
-    display_name: Option<&'a str>,
-    mail: Option<&'a str>,
-    verdict: &'static str,
-    reason: Option<String>,
-    blockers: Vec<&'a str>,
-    warnings: Vec<&'a str>,
-}
-
 fn render_error(e: minijinja::Error) -> ReportError {
     ReportError::Render {
         what: "report.html".into(),
@@ -184,21 +172,9 @@ pub fn render(result: &ScanResult, fail_on: &str, out: &mut dyn Write) -> Result
     };
     order.sort_by_key(|&i| rank(result.verdicts[i].verdict));
     order.truncate(USERS_CAP);
-    let users: Vec<UserRow> = order
+    let users: Vec<VerdictDto> = order
         .iter()
-        .map(|&i| {
-            let v = verdict(result, &result.verdicts[i]);
-            UserRow {
-                id: v.id,
-                upn: v.user_principal_name,
-                display_name: v.display_name,
-                mail: v.mail,
-                verdict: v.verdict,
-                reason: v.reason,
-                blockers: v.blockers,
-                warnings: v.warnings,
-            }
-        })
+        .map(|&i| verdict(result, &result.verdicts[i]))
         .collect();
 
     let ctx = Context {

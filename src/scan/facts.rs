@@ -99,8 +99,7 @@ pub fn derive(
     if listed || external.is_some() {
         let index = AccountIndex::new(ids, upn);
         if let Scope::Listed(entries) = scope {
-            let matched = apply_list(&index, entries, &mut class, "--scope-file", &mut warnings);
-            let _ = matched;
+            apply_list(&index, entries, &mut class, "--scope-file", &mut warnings);
         }
         if let Some(entries) = external {
             external_email = vec![None; n];
@@ -227,13 +226,11 @@ fn apply_list(
     class: &mut [Class],
     flag: &str,
     warnings: &mut Vec<String>,
-) -> usize {
+) {
     let mut unknown = Vec::new();
-    let mut matched = 0;
     for e in entries {
         match index.find(&e.user) {
             Some(r) => {
-                matched += 1;
                 if class[r as usize] == Class::OutOfScope {
                     class[r as usize] = Class::InScope;
                 }
@@ -255,7 +252,6 @@ fn apply_list(
             }
         ));
     }
-    matched
 }
 
 /// The domain of an address with exactly one `@`, as written.

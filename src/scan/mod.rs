@@ -103,18 +103,6 @@ impl ScanResult {
         }
     }
 
-    pub fn evidence(&self, f: &Finding) -> serde_json::Map<String, serde_json::Value> {
-        let (table, row) = match f.row {
-            Some(r) => (&self.users, r as usize),
-            None => (&self.tenant, 0),
-        };
-        self.rule(f)
-            .evidence
-            .iter()
-            .map(|(name, c)| (name.clone(), table.cell(*c, row).to_json()))
-            .collect()
-    }
-
     /// Why an excluded account is left alone.
     pub fn exclusion_reason(&self, v: &VerdictRow) -> Option<String> {
         match v.class {

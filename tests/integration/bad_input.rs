@@ -46,47 +46,39 @@ fn append_line(snap: &Path, line: &[u8]) {
     std::fs::write(users_path(snap), data).expect("write");
 }
 
-#[test]
-fn truncated_last_line_names_file_and_line() {
+/// A valid snapshot with one more users line, resealed so only the line itself is wrong.
+fn fails_with_line(line: &[u8]) -> String {
     let dir = tempfile::tempdir().expect("temp");
     let snap = snapshot(dir.path());
-    append_line(&snap, br#"{"id":"0d4c1f6e-2b3a-4c5d-9e8f-7a6b5c4d3e2f","userPrincipalName":"cut@contoso.com","mail":"cut@adat"#);
+    append_line(&snap, line);
     seal(&snap).expect("seal");
-    let err = fails(&snap, &[]);
+    fails(&snap, &[])
+}
+
+#[test]
+fn truncated_last_line_names_file_and_line() {
+    let err = fails_with_line(br#"{"id":"0d4c1f6e-2b3a-4c5d-9e8f-7a6b5c4d3e2f","userPrincipalName":"cut@contoso.com","mail":"cut@adat"#);
     assert!(err.contains("users.jsonl line 4"), "{err}");
     assert!(err.contains("truncated"), "{err}");
 }
 
 #[test]
 fn a_line_that_is_not_json_names_file_and_line() {
-    let dir = tempfile::tempdir().expect("temp");
-    let snap = snapshot(dir.path());
-    append_line(&snap, b"this is not json\n");
-    seal(&snap).expect("seal");
-    let err = fails(&snap, &[]);
+    let err = fails_with_line(b"this is not json\n");
     assert!(err.contains("users.jsonl line 4: not valid JSON"), "{err}");
 }
 
 #[test]
 fn invalid_utf8_is_refused_with_its_line() {
-    let dir = tempfile::tempdir().expect("temp");
-    let snap = snapshot(dir.path());
-    append_line(&snap, b"{\"id\":\"7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d\",\"displayName\":\"bad \xff\xfe name\"}\n");
-    seal(&snap).expect("seal");
-    let err = fails(&snap, &[]);
+    let err = fails_with_line(b"{\"id\":\"7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d\",\"displayName\":\"bad \xff\xfe name\"}\n");
     assert!(err.contains("users.jsonl line 4"), "{err}");
 }
 
 #[test]
 fn a_property_of_the_wrong_type_is_named() {
-    let dir = tempfile::tempdir().expect("temp");
-    let snap = snapshot(dir.path());
-    append_line(
-        &snap,
+    let err = fails_with_line(
         b"{\"id\":\"1b2c3d4e-5f6a-4b7c-8d9e-0f1a2b3c4d5e\",\"accountEnabled\":\"yes\"}\n",
     );
-    seal(&snap).expect("seal");
-    let err = fails(&snap, &[]);
     assert!(
         err.contains("users.jsonl line 4: property accountEnabled"),
         "{err}"
@@ -95,14 +87,7 @@ fn a_property_of_the_wrong_type_is_named() {
 
 #[test]
 fn a_user_without_id_is_refused() {
-    let dir = tempfile::tempdir().expect("temp");
-    let snap = snapshot(dir.path());
-    append_line(
-        &snap,
-        b"{\"userPrincipalName\":\"who@contoso.com\",\"id\":null}\n",
-    );
-    seal(&snap).expect("seal");
-    let err = fails(&snap, &[]);
+    let err = fails_with_line(b"{\"userPrincipalName\":\"who@contoso.com\",\"id\":null}\n");
     assert!(err.contains("line 4: user object has no id"), "{err}");
 }
 
@@ -173,10 +158,7 @@ fn an_unknown_format_version_is_refused() {
 
 #[test]
 fn duplicate_user_ids_name_both_lines() {
-    let dir = tempfile::tempdir().expect("temp");
-    let snap = snapshot(dir.path());
-    append_line(
-        &snap,
+    let err = fails_with_line(
         format!(
             "{}\n",
             clean_guest(
@@ -187,8 +169,6 @@ fn duplicate_user_ids_name_both_lines() {
         )
         .as_bytes(),
     );
-    seal(&snap).expect("seal");
-    let err = fails(&snap, &[]);
     assert!(
         err.contains("user id 6f1d2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b appears twice (lines 3 and 4)"),
         "{err}"

@@ -2,7 +2,7 @@
 
 use predicates::prelude::*;
 
-use crate::common::{Tenant, bin, clean_guest, contoso, fixtures};
+use crate::common::{Tenant, bin, clean_guest, contoso, fixtures, scan_json};
 
 #[test]
 fn scan_of_the_example_tenant_prints_the_verdict_table_and_exits_1_for_blockers() {
@@ -40,25 +40,11 @@ fn fail_on_never_exits_0_and_fail_on_warning_counts_warnings() {
 
 #[test]
 fn json_output_follows_the_findings_schema() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    bin()
-        .args([
-            "scan",
-            "-q",
-            "--fail-on",
-            "never",
-            "--format",
-            "json",
-            "--out",
-        ])
-        .arg(dir.path())
-        .arg(contoso())
-        .arg("--external-identities")
-        .arg(fixtures().join("contoso-identities.csv"))
-        .assert()
-        .code(0);
-    let text = std::fs::read_to_string(dir.path().join("findings.json")).expect("findings.json");
-    let v: serde_json::Value = serde_json::from_str(&text).expect("findings.json is JSON");
+    let identities = fixtures().join("contoso-identities.csv");
+    let v = scan_json(
+        &contoso(),
+        &["--external-identities", identities.to_str().expect("utf-8")],
+    );
     assert_eq!(v["schema"], "b2bready-findings/1");
     assert_eq!(v["summary"]["usersTotal"], 43);
     let rules = v["rules"].as_array().expect("rules");
@@ -133,26 +119,7 @@ fn two_runs_give_byte_identical_files() {
 
 #[test]
 fn mau_billing_raises_the_subscription_rule_to_a_blocker() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    bin()
-        .args([
-            "scan",
-            "-q",
-            "--mau-billing",
-            "--fail-on",
-            "never",
-            "-f",
-            "json",
-            "-o",
-        ])
-        .arg(dir.path())
-        .arg(contoso())
-        .assert()
-        .code(0);
-    let v: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.path().join("findings.json")).expect("json"),
-    )
-    .expect("json");
+    let v = scan_json(&contoso(), &["--mau-billing"]);
     let rule = |id: &str| {
         v["rules"]
             .as_array()
@@ -171,19 +138,7 @@ fn mau_billing_raises_the_subscription_rule_to_a_blocker() {
 #[test]
 fn scope_all_and_scope_file_change_who_is_judged() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let json = |args: &[&str]| {
-        bin()
-            .args(["scan", "-q", "--fail-on", "never", "-f", "json", "-o"])
-            .arg(dir.path())
-            .args(args)
-            .arg(contoso())
-            .assert()
-            .code(0);
-        serde_json::from_str::<serde_json::Value>(
-            &std::fs::read_to_string(dir.path().join("findings.json")).expect("json"),
-        )
-        .expect("json")
-    };
+    let json = |args: &[&str]| scan_json(&contoso(), args);
     let all = json(&["--scope", "all"]);
     assert_eq!(all["summary"]["outOfScope"], 0);
     let list = dir.path().join("scope.csv");

@@ -92,3 +92,17 @@ pub fn clean_guest(id: &str, upn: &str, mail: &str) -> String {
 pub fn stderr_of(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
+
+/// Scans with `--format json` (and `--fail-on never`) and returns findings.json.
+pub fn scan_json(snapshot: &Path, extra: &[&str]) -> serde_json::Value {
+    let dir = tempfile::tempdir().expect("temp dir");
+    bin()
+        .args(["scan", "-q", "--fail-on", "never", "-f", "json", "-o"])
+        .arg(dir.path())
+        .args(extra)
+        .arg(snapshot)
+        .assert()
+        .code(0);
+    let text = std::fs::read_to_string(dir.path().join("findings.json")).expect("findings.json");
+    serde_json::from_str(&text).expect("findings.json is JSON")
+}

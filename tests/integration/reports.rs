@@ -1,7 +1,7 @@
 //! Tenant data is hostile: the HTML escapes it, the CSV never starts a formula, and the
 //! terminal never receives control characters. The example tenant's JSON is pinned.
 
-use crate::common::{Tenant, bin, contoso, fixtures};
+use crate::common::{Tenant, bin, contoso, fixtures, scan_json};
 
 const HOSTILE_NAME: &str = "<script>alert(1)</script><img src=x onerror=alert(2)>\"'&";
 
@@ -96,17 +96,11 @@ fn terminal_table_replaces_control_characters() {
 
 #[test]
 fn example_tenant_findings_json_is_pinned() {
-    let dir = tempfile::tempdir().expect("temp");
-    bin()
-        .args(["scan", "-q", "--fail-on", "never", "-f", "json", "-o"])
-        .arg(dir.path())
-        .arg(contoso())
-        .arg("--external-identities")
-        .arg(fixtures().join("contoso-identities.csv"))
-        .assert()
-        .code(0);
-    let text = std::fs::read_to_string(dir.path().join("findings.json")).expect("json");
-    let mut v: serde_json::Value = serde_json::from_str(&text).expect("json");
+    let identities = fixtures().join("contoso-identities.csv");
+    let mut v = scan_json(
+        &contoso(),
+        &["--external-identities", identities.to_str().expect("utf-8")],
+    );
     // Paths differ between machines.
     v["snapshot"]["path"] = "fixtures/contoso".into();
     insta::assert_json_snapshot!("contoso_findings", v);
