@@ -29,7 +29,8 @@ pub struct VerdictRow {
     pub row: u32,
     pub verdict: Verdict,
     pub class: Class,
-    /// Rule indices, tenant-level ones included.
+    /// Rule indices. A tenant-level blocker blocks every account, so it is listed in each
+    /// verdict; tenant-level warnings are reported once, on the tenant.
     pub blockers: Vec<u16>,
     pub warnings: Vec<u16>,
 }
@@ -117,7 +118,6 @@ pub fn evaluate(
     let ids = users.columns[col::ID].text().expect("text column");
     let mut findings = Vec::new();
     let mut tenant_blockers = Vec::new();
-    let mut tenant_warnings = Vec::new();
     for (rule, rows) in tenant_hits {
         if rows.is_empty() {
             continue;
@@ -129,8 +129,7 @@ pub fn evaluate(
         });
         match outcomes[rule].severity {
             Severity::Blocker => tenant_blockers.push(rule as u16),
-            Severity::Warning => tenant_warnings.push(rule as u16),
-            Severity::Info => {}
+            Severity::Warning | Severity::Info => {}
         }
     }
     // Per in-scope row, the rules that hit it, in rule order.
@@ -178,9 +177,7 @@ pub fn evaluate(
                 let mut blockers = tenant_blockers.clone();
                 blockers.extend(b);
                 blockers.sort_unstable();
-                let mut warnings = tenant_warnings.clone();
-                warnings.extend(w);
-                warnings.sort_unstable();
+                let warnings = w.clone();
                 Some(VerdictRow {
                     row: r as u32,
                     verdict: if blockers.is_empty() {
