@@ -19,6 +19,8 @@ pub struct Cli {
 pub enum Command {
     /// Scan a snapshot: verdict per account, findings per rule, reports.
     Scan(ScanArgs),
+    /// Turn the ready accounts of a scan into a reviewable invitation plan, or re-check one.
+    Plan(PlanArgs),
     /// List and explain the rules.
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -64,22 +66,10 @@ impl FailOn {
     }
 }
 
+/// What to scan and how: shared by `scan` and `plan`, so a plan and its report can never
+/// disagree.
 #[derive(Debug, Args)]
-pub struct ScanArgs {
-    /// The snapshot folder (with manifest.json).
-    pub snapshot: PathBuf,
-    /// Outputs to produce, comma-separated or repeated.
-    #[arg(
-        long,
-        short,
-        value_enum,
-        value_delimiter = ',',
-        default_value = "table"
-    )]
-    pub format: Vec<Format>,
-    /// Folder for findings.json, findings.csv, verdicts.csv and report.html.
-    #[arg(long, short, default_value = "b2bready-out")]
-    pub out: PathBuf,
+pub struct ScanInputs {
     /// A folder of extra rule files (*.toml), in addition to the built-in rules. Repeatable.
     #[arg(long = "rules", value_name = "DIR")]
     pub rules: Vec<PathBuf>,
@@ -97,15 +87,80 @@ pub struct ScanArgs {
     /// mau-subscription-missing to blocker.
     #[arg(long)]
     pub mau_billing: bool,
-    /// Exit 1 when findings at or above this severity exist.
-    #[arg(long, value_enum, default_value = "blocker")]
-    pub fail_on: FailOn,
     /// Scan a snapshot whose manifest says "complete": false.
     #[arg(long)]
     pub allow_incomplete: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// The snapshot folder (with manifest.json).
+    pub snapshot: PathBuf,
+    /// Outputs to produce, comma-separated or repeated.
+    #[arg(
+        long,
+        short,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "table"
+    )]
+    pub format: Vec<Format>,
+    /// Folder for findings.json, findings.csv, verdicts.csv and report.html.
+    #[arg(long, short, default_value = "b2bready-out")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub inputs: ScanInputs,
+    /// Exit 1 when findings at or above this severity exist.
+    #[arg(long, value_enum, default_value = "blocker")]
+    pub fail_on: FailOn,
     /// Print nothing but errors (files are still written).
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The snapshot folder (with manifest.json).
+    pub snapshot: PathBuf,
+    /// Folder to write the plan to (plan.json, batches/, invite.ps1, review.csv,
+    /// communication.csv).
+    #[arg(long, short, required_unless_present = "check")]
+    pub out: Option<PathBuf>,
+    /// Re-validate an existing plan folder against the snapshot instead of writing one:
+    /// exit 1 when a planned account is no longer ready.
+    #[arg(long, value_name = "PLAN_DIR", conflicts_with = "out")]
+    pub check: Option<PathBuf>,
+    #[command(flatten)]
+    pub inputs: ScanInputs,
+    /// Where the invitation sends people after they redeem it [default:
+    /// https://myapps.microsoft.com/?tenantId=<tenant id>].
+    #[arg(long, value_name = "URL")]
+    pub redirect_url: Option<String>,
+    /// Let Graph email the invitation (the default).
+    #[arg(long, overrides_with = "no_invitation_message")]
+    pub send_invitation_message: bool,
+    /// Do not let Graph email the invitation: send your own (see communication.csv).
+    #[arg(long)]
+    pub no_invitation_message: bool,
+    /// Language of Graph's invitation email, e.g. de-DE (Graph's default is en-US).
+    #[arg(long, value_name = "LANG")]
+    pub message_language: Option<String>,
+    /// One extra recipient of the invitation email (Graph takes at most one).
+    #[arg(long, value_name = "ADDRESS")]
+    pub cc: Option<String>,
+    /// A minijinja template for the message, with the account's fields (display_name, mail,
+    /// user_principal_name, id) and tenant_name, teams_url, redirect_url.
+    #[arg(long, value_name = "FILE")]
+    pub message_file: Option<PathBuf>,
+    /// Accounts per wave.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+    pub wave_size: u32,
+    /// Add the post-conversion step that switches userType to Guest, for MAU billing.
+    #[arg(long)]
+    pub set_guest_usertype: bool,
+    /// Plan --set-guest-usertype even though the snapshot shows no linked subscription.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -18,6 +18,8 @@ pub enum Error {
     Report(#[from] ReportError),
     #[error("rule evaluation failed: {0}")]
     Engine(polars::prelude::PolarsError),
+    #[error(transparent)]
+    Plan(#[from] crate::plan::PlanError),
     #[error("{0}")]
     Usage(String),
     #[error("{what}: {source}")]

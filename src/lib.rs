@@ -8,6 +8,7 @@ pub mod cli;
 pub mod commands;
 pub mod error;
 pub mod model;
+pub mod plan;
 pub mod report;
 pub mod rules;
 pub mod scan;

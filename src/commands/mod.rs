@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod generate;
+pub mod plan;
 pub mod rules;
 pub mod scan;
 pub mod snapshot;
@@ -13,6 +14,7 @@ use crate::error::Error;
 pub fn run(cli: Cli) -> Result<u8, Error> {
     match cli.command {
         Command::Scan(args) => scan::run(args),
+        Command::Plan(args) => plan::run(args),
         Command::Rules(RulesCommand::List { rules }) => rules::list(&rules),
         Command::Rules(RulesCommand::Explain { id, rules }) => rules::explain(&id, &rules),
         Command::Rules(RulesCommand::Columns) => rules::columns(),

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use crate::cli::{FailOn, ScanArgs, ScopeArg};
+use crate::cli::{FailOn, ScanArgs, ScanInputs, ScopeArg};
 use crate::error::Error;
 use crate::model::Severity;
 use crate::report::{self, Format, write_file};
@@ -11,7 +11,7 @@ use crate::scan::{self, ScanOptions, ScanResult, Scope, inputs};
 
 type Renderer = fn(&ScanResult, &str, &mut dyn Write) -> Result<(), report::ReportError>;
 
-pub fn options(args: &ScanArgs) -> Result<ScanOptions, Error> {
+pub fn options(args: &ScanInputs) -> Result<ScanOptions, Error> {
     let scope = match (&args.scope_file, args.scope) {
         (Some(file), _) => Scope::Listed(inputs::read_scope_file(file)?),
         (None, ScopeArg::All) => Scope::All,
@@ -25,6 +25,12 @@ pub fn options(args: &ScanArgs) -> Result<ScanOptions, Error> {
     })
 }
 
+/// Loads the rules and scans, as `scan` and `plan` both do.
+pub fn scan_with(snapshot: &std::path::Path, inputs: &ScanInputs) -> Result<ScanResult, Error> {
+    let registry = Registry::load(&inputs.rules)?;
+    Ok(scan::run(snapshot, registry, options(inputs)?)?)
+}
+
 pub fn exit_code(result: &ScanResult, fail_on: FailOn) -> u8 {
     let threshold = match fail_on {
         FailOn::Blocker => Severity::Blocker,
@@ -35,9 +41,7 @@ pub fn exit_code(result: &ScanResult, fail_on: FailOn) -> u8 {
 }
 
 pub fn run(args: ScanArgs) -> Result<u8, Error> {
-    let registry = Registry::load(&args.rules)?;
-    let options = options(&args)?;
-    let result = scan::run(&args.snapshot, registry, options)?;
+    let result = scan_with(&args.snapshot, &args.inputs)?;
     let mut stderr = std::io::stderr().lock();
     if !args.quiet {
         for w in &result.warnings {

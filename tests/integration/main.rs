@@ -4,5 +4,6 @@ mod bad_input;
 mod cli;
 mod common;
 mod generator;
+mod plan;
 mod reports;
 mod rule_fixtures;
