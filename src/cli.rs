@@ -21,6 +21,10 @@ pub enum Command {
     Scan(ScanArgs),
     /// Turn the ready accounts of a scan into a reviewable invitation plan, or re-check one.
     Plan(PlanArgs),
+    /// Read a tenant through Microsoft Graph and Azure Resource Manager into a snapshot.
+    Export(ExportArgs),
+    /// Serve a snapshot as a Graph-compatible tenant on loopback, to rehearse an export.
+    Simulate(SimulateArgs),
     /// List and explain the rules.
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -161,6 +165,67 @@ pub struct PlanArgs {
     /// Plan --set-guest-usertype even though the snapshot shows no linked subscription.
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Folder to write the snapshot to (must be empty or new).
+    #[arg(long, short, value_name = "DIR", required_unless_present = "resume")]
+    pub out: Option<PathBuf>,
+    /// Continue the interrupted export in this folder.
+    #[arg(long, value_name = "DIR", conflicts_with = "out")]
+    pub resume: Option<PathBuf>,
+    /// The national cloud: sets the Graph, login and ARM hosts together.
+    #[arg(long, value_enum, default_value = "global")]
+    pub cloud: crate::graph::Cloud,
+    /// Graph service root, e.g. https://graph.microsoft.com (plain http only for loopback).
+    #[arg(long, value_name = "URL")]
+    pub graph_url: Option<String>,
+    /// Login service root, e.g. https://login.microsoftonline.com [env: AZURE_AUTHORITY_HOST].
+    #[arg(long, value_name = "URL")]
+    pub login_url: Option<String>,
+    /// Azure Resource Manager root, e.g. https://management.azure.com.
+    #[arg(long, value_name = "URL")]
+    pub arm_url: Option<String>,
+    /// The tenant (id or domain) to sign in to.
+    #[arg(long, env = "AZURE_TENANT_ID", value_name = "TENANT")]
+    pub tenant: Option<String>,
+    /// A Graph access token acquired beforehand, in a file (or B2BREADY_ACCESS_TOKEN).
+    #[arg(long, value_name = "FILE")]
+    pub access_token_file: Option<PathBuf>,
+    /// An Azure Resource Manager access token, in a file (or B2BREADY_ARM_ACCESS_TOKEN).
+    #[arg(long, value_name = "FILE")]
+    pub arm_access_token_file: Option<PathBuf>,
+    /// Users per page (Graph allows at most 999).
+    #[arg(long, default_value_t = 999, value_parser = clap::value_parser!(u32).range(1..=999))]
+    pub page_size: u32,
+    /// A collection not to read, e.g. guestUsages. Repeatable.
+    #[arg(long, value_name = "COLLECTION")]
+    pub skip: Vec<String>,
+    /// Attempts per request before a collection fails (429, 5xx, timeouts, resets).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_attempts: u32,
+    /// First backoff step when the service gives no Retry-After.
+    #[arg(long, default_value_t = 500, hide = true)]
+    pub retry_base_ms: u64,
+    /// No progress lines and no summary.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// The snapshot to serve as a tenant.
+    pub snapshot: PathBuf,
+    /// Address to listen on; port 0 picks a free port (printed on the first line).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: String,
+    /// The client id the token endpoint accepts (the secret comes from
+    /// B2BREADY_SIMULATOR_SECRET, default "simulator-secret").
+    #[arg(long, default_value = "b2bready-simulator")]
+    pub client_id: String,
+    #[command(flatten)]
+    pub faults: crate::simulator::Faults,
 }
 
 #[derive(Debug, Subcommand)]

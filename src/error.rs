@@ -20,6 +20,10 @@ pub enum Error {
     Engine(polars::prelude::PolarsError),
     #[error(transparent)]
     Plan(#[from] crate::plan::PlanError),
+    #[error(transparent)]
+    Export(#[from] crate::export::ExportError),
+    #[error(transparent)]
+    Graph(#[from] crate::graph::GraphError),
     #[error("{0}")]
     Usage(String),
     #[error("{what}: {source}")]
@@ -44,6 +48,10 @@ impl Error {
     pub fn help(&self) -> Option<String> {
         match self {
             Error::Snapshot(e) => e.help(),
+            Error::Export(e) => e.help(),
+            Error::Graph(crate::graph::GraphError::Auth(_)) => Some(
+                "check AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET, or the token file".into(),
+            ),
             Error::Rules(_) => Some(
                 "fix the file, or check it with `b2bready rules list --rules DIR`; `b2bready rules columns` lists the columns".into(),
             ),

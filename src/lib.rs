@@ -7,10 +7,13 @@
 pub mod cli;
 pub mod commands;
 pub mod error;
+pub mod export;
+pub mod graph;
 pub mod model;
 pub mod plan;
 pub mod report;
 pub mod rules;
 pub mod scan;
+pub mod simulator;
 pub mod snapshot;
 pub mod synth;

@@ -1,6 +1,7 @@
 //! One function per subcommand: read flags, call the library, choose where output goes.
 
 pub mod bench;
+pub mod export;
 pub mod generate;
 pub mod plan;
 pub mod rules;
@@ -15,6 +16,8 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
     match cli.command {
         Command::Scan(args) => scan::run(args),
         Command::Plan(args) => plan::run(args),
+        Command::Export(args) => export::run(args),
+        Command::Simulate(args) => export::simulate(args),
         Command::Rules(RulesCommand::List { rules }) => rules::list(&rules),
         Command::Rules(RulesCommand::Explain { id, rules }) => rules::explain(&id, &rules),
         Command::Rules(RulesCommand::Columns) => rules::columns(),

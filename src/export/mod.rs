@@ -1,0 +1,459 @@
+//! `export`: reads a tenant through Graph (and ARM for the billing link) into a snapshot that
+//! `scan` reads unchanged. Pages go to disk as they arrive, each collection checkpoints its
+//! last good page, and `manifest.json` is written last and atomically.
+
+pub mod state;
+
+use std::fs::OpenOptions;
+use std::io::{BufWriter, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+
+use crate::graph::{Client, GraphError, Resource};
+use crate::snapshot::lines::hex;
+use crate::snapshot::manifest::{CollectionEntry, FORMAT, MANIFEST, Manifest, Status, Tool};
+use crate::snapshot::writer::write_atomic;
+use state::State;
+
+/// The user properties the rules read, plus a few a reviewer wants to see.
+pub const USER_SELECT: &str = "id,displayName,userPrincipalName,mail,otherMails,proxyAddresses,userType,accountEnabled,creationType,externalUserState,onPremisesUserPrincipalName,onPremisesSyncEnabled,assignedPlans,companyName,createdDateTime";
+const SUBSCRIPTIONS_API: &str = "2022-12-01";
+const GUEST_USAGES_API: &str = "2021-04-01";
+/// How often a collection may start over after an expired or repeated page token.
+const MAX_RESTARTS: u32 = 3;
+
+#[derive(Debug, Clone, Copy)]
+enum Source {
+    List(&'static str),
+    Single(&'static str),
+    GuestUsages,
+}
+
+/// Every collection an export reads, where from, and the least privileged permission.
+const COLLECTIONS: &[(&str, Source, &str)] = &[
+    (
+        "organization",
+        Source::List("/v1.0/organization"),
+        "Organization.Read.All",
+    ),
+    ("domains", Source::List("/v1.0/domains"), "Domain.Read.All"),
+    ("users", Source::List("/v1.0/users"), "User.Read.All"),
+    (
+        "authorizationPolicy",
+        Source::Single("/v1.0/policies/authorizationPolicy"),
+        "Policy.Read.All",
+    ),
+    (
+        "crossTenantAccessPolicyDefault",
+        Source::Single("/v1.0/policies/crossTenantAccessPolicy/default"),
+        "Policy.Read.All",
+    ),
+    (
+        "crossTenantAccessPolicyPartners",
+        Source::List("/v1.0/policies/crossTenantAccessPolicy/partners"),
+        "Policy.Read.All",
+    ),
+    (
+        "b2bManagementPolicies",
+        Source::List("/beta/policies/b2bManagementPolicies"),
+        "Policy.Read.All",
+    ),
+    (
+        "emailAuthenticationMethodConfiguration",
+        Source::Single(
+            "/v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/email",
+        ),
+        "Policy.Read.All",
+    ),
+    (
+        "guestUsages",
+        Source::GuestUsages,
+        "the Azure Reader role (Microsoft.AzureActiveDirectory/guestUsages/read) on each subscription",
+    ),
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error(transparent)]
+    Graph(#[from] GraphError),
+    #[error("{0}")]
+    Folder(String),
+    #[error("cannot write {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("collection {collection} failed: {source}")]
+    Collection {
+        collection: String,
+        #[source]
+        source: GraphError,
+    },
+}
+
+impl ExportError {
+    pub fn help(&self) -> Option<String> {
+        match self {
+            ExportError::Collection { .. } => Some(
+                "the snapshot is marked incomplete; run the same command with --resume to continue where it stopped".into(),
+            ),
+            _ => None,
+        }
+    }
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ExportError + '_ {
+    move |source| ExportError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+pub struct ExportOptions {
+    pub out: PathBuf,
+    pub resume: bool,
+    pub page_size: u32,
+    pub skip: Vec<String>,
+    pub cloud: String,
+    pub tenant_id: Option<String>,
+    /// Progress lines on standard error.
+    pub progress: bool,
+}
+
+/// What the summary shows per collection.
+pub struct Outcome {
+    pub name: String,
+    pub entry: CollectionEntry,
+}
+
+pub fn run(client: &Client, options: &ExportOptions) -> Result<Vec<Outcome>, ExportError> {
+    let dir = &options.out;
+    let mut state = if options.resume {
+        State::load(dir)
+            .map_err(ExportError::Folder)?
+            .ok_or_else(|| {
+                ExportError::Folder(format!(
+                    "{} holds no interrupted export to resume",
+                    dir.display()
+                ))
+            })?
+    } else {
+        if dir.join(MANIFEST).exists() || State::path(dir).exists() {
+            return Err(ExportError::Folder(format!(
+                "{} already holds a snapshot or an interrupted export; pass --resume to continue it, or choose an empty folder",
+                dir.display()
+            )));
+        }
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        State::new(
+            options.tenant_id.clone(),
+            &options.cloud,
+            &client.endpoints.graph,
+        )
+    };
+    for (name, source, permission) in COLLECTIONS {
+        if state.progress(name).entry.is_some() {
+            continue;
+        }
+        let started = Instant::now();
+        let result = if options.skip.iter().any(|s| s == name) {
+            Ok(finished(Status::Skipped, "not asked for (--skip)"))
+        } else if matches!(source, Source::GuestUsages) && !client.auth.can_sign_in(Resource::Arm) {
+            Ok(finished(
+                Status::Skipped,
+                "no Azure Resource Manager token was given",
+            ))
+        } else {
+            fetch(client, options, &mut state, name, *source)
+        };
+        let entry = match result {
+            Ok(entry) => entry,
+            Err(e) => match e.status() {
+                Some(403) => finished(
+                    Status::Denied,
+                    &format!("403 {}: grant {permission}", short(&e)),
+                ),
+                Some(404 | 501) => finished(
+                    Status::Unavailable,
+                    &format!("{} {}", e.status().unwrap_or(404), short(&e)),
+                ),
+                _ => {
+                    state.save(dir).map_err(io(dir))?;
+                    write_manifest(dir, &state, false)?;
+                    return Err(ExportError::Collection {
+                        collection: (*name).to_owned(),
+                        source: e,
+                    });
+                }
+            },
+        };
+        if options.progress {
+            eprintln!(
+                "{name}: {} ({} records, {:.1} s)",
+                entry.status.as_str(),
+                entry.count.unwrap_or(0),
+                started.elapsed().as_secs_f64()
+            );
+        }
+        if *name == "organization" && state.tenant_id.is_none() {
+            state.tenant_id = first_id(&dir.join("organization.jsonl"));
+        }
+        state.progress(name).entry = Some(entry);
+        state.save(dir).map_err(io(dir))?;
+    }
+    write_manifest(dir, &state, true)?;
+    let _ = std::fs::remove_file(State::path(dir));
+    Ok(state
+        .collections
+        .iter()
+        .filter_map(|(n, p)| {
+            p.entry.clone().map(|entry| Outcome {
+                name: n.clone(),
+                entry,
+            })
+        })
+        .collect())
+}
+
+fn short(e: &GraphError) -> String {
+    match e {
+        GraphError::Status { code, message, .. } => format!("{code}: {message}"),
+        other => other.to_string(),
+    }
+}
+
+fn finished(status: Status, reason: &str) -> CollectionEntry {
+    CollectionEntry {
+        file: None,
+        count: None,
+        sha256: None,
+        status,
+        reason: Some(reason.into()),
+    }
+}
+
+fn first_id(path: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let v: serde_json::Value = serde_json::from_str(text.lines().next()?).ok()?;
+    v["id"].as_str().map(str::to_owned)
+}
+
+/// Fetches one collection into `NAME.jsonl.partial`, checkpointing after every page, then
+/// renames it into place and records its count and digest.
+fn fetch(
+    client: &Client,
+    options: &ExportOptions,
+    state: &mut State,
+    name: &str,
+    source: Source,
+) -> Result<CollectionEntry, GraphError> {
+    let dir = &options.out;
+    let partial = dir.join(format!("{name}.jsonl.partial"));
+    let io_err =
+        |e: std::io::Error| GraphError::Config(format!("cannot write {}: {e}", partial.display()));
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(&partial)
+        .map_err(io_err)?;
+    let first_url = match source {
+        Source::List("/v1.0/users") => format!(
+            "{}/v1.0/users?$select={USER_SELECT}&$top={}",
+            client.endpoints.graph, options.page_size
+        ),
+        Source::List(path) | Source::Single(path) => format!("{}{path}", client.endpoints.graph),
+        Source::GuestUsages => format!(
+            "{}/subscriptions?api-version={SUBSCRIPTIONS_API}",
+            client.endpoints.arm
+        ),
+    };
+    let progress = state.progress(name).clone();
+    // Whatever follows the last checkpoint is an unfinished page: drop it.
+    file.set_len(progress.offset).map_err(io_err)?;
+    let mut out = BufWriter::with_capacity(1 << 20, file);
+    out.seek(SeekFrom::End(0)).map_err(io_err)?;
+    let mut url = progress
+        .next_link
+        .clone()
+        .unwrap_or_else(|| first_url.clone());
+    let mut count = progress.count;
+    let mut seen_links = std::collections::HashSet::new();
+    let mut last_report = Instant::now();
+    loop {
+        let resource = if matches!(source, Source::GuestUsages) {
+            Resource::Arm
+        } else {
+            Resource::Graph
+        };
+        let page = match client.get(resource, &url) {
+            Ok(p) => p,
+            Err(e) if e.is_expired_page_token() => {
+                restart(
+                    state,
+                    name,
+                    &mut out,
+                    &mut count,
+                    &mut url,
+                    &first_url,
+                    "the page token expired",
+                )
+                .map_err(io_err)?;
+                seen_links.clear();
+                if state.progress(name).restarts > MAX_RESTARTS {
+                    return Err(e);
+                }
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let items = match source {
+            Source::GuestUsages => guest_usages(client, &page.value)?,
+            _ => page.value,
+        };
+        for item in &items {
+            serde_json::to_writer(&mut out, item).map_err(|e| io_err(e.into()))?;
+            out.write_all(b"\n").map_err(io_err)?;
+        }
+        count += items.len() as u64;
+        out.flush().map_err(io_err)?;
+        let offset = out.get_ref().metadata().map_err(io_err)?.len();
+        let next = match page.next_link {
+            Some(next) if next == url || !seen_links.insert(next.clone()) => {
+                restart(
+                    state,
+                    name,
+                    &mut out,
+                    &mut count,
+                    &mut url,
+                    &first_url,
+                    "a next link repeated",
+                )
+                .map_err(io_err)?;
+                seen_links.clear();
+                if state.progress(name).restarts > MAX_RESTARTS {
+                    return Err(GraphError::Config(format!(
+                        "{name}: Graph kept repeating a page; try again later"
+                    )));
+                }
+                continue;
+            }
+            other => other,
+        };
+        let p = state.progress(name);
+        p.offset = offset;
+        p.count = count;
+        p.next_link = next.clone();
+        state.save(dir).map_err(io_err)?;
+        if options.progress && last_report.elapsed() > Duration::from_secs(5) {
+            eprintln!("{name}: {count} records so far");
+            last_report = Instant::now();
+        }
+        match next {
+            Some(n) => url = n,
+            None => break,
+        }
+    }
+    drop(out);
+    let final_name = format!("{name}.jsonl");
+    let final_path = dir.join(&final_name);
+    std::fs::rename(&partial, &final_path).map_err(io_err)?;
+    let bytes = std::fs::File::open(&final_path).map_err(io_err)?;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut std::io::BufReader::new(bytes), &mut hasher).map_err(io_err)?;
+    Ok(CollectionEntry {
+        file: Some(final_name),
+        count: Some(count),
+        sha256: Some(hex(&hasher.finalize())),
+        status: Status::Ok,
+        reason: None,
+    })
+}
+
+/// Starts a collection over from its first page, dropping what was written: Graph offers no
+/// way to continue after a refused page token, and starting over can neither lose nor repeat
+/// an account.
+fn restart(
+    state: &mut State,
+    name: &str,
+    out: &mut BufWriter<std::fs::File>,
+    count: &mut u64,
+    url: &mut String,
+    first_url: &str,
+    why: &str,
+) -> std::io::Result<()> {
+    out.flush()?;
+    out.get_mut().set_len(0)?;
+    out.seek(SeekFrom::Start(0))?;
+    *count = 0;
+    *url = first_url.to_owned();
+    let p = state.progress(name);
+    p.restarts += 1;
+    p.offset = 0;
+    p.count = 0;
+    p.next_link = None;
+    eprintln!(
+        "{name}: {why}; starting the collection over (restart {})",
+        p.restarts
+    );
+    Ok(())
+}
+
+/// The guestUsages resources of every subscription on a page of subscriptions.
+fn guest_usages(
+    client: &Client,
+    subscriptions: &[serde_json::Value],
+) -> Result<Vec<serde_json::Value>, GraphError> {
+    let mut out = Vec::new();
+    for s in subscriptions {
+        let Some(id) = s["subscriptionId"].as_str() else {
+            continue;
+        };
+        let url = format!(
+            "{}/subscriptions/{id}/providers/Microsoft.AzureActiveDirectory/guestUsages?api-version={GUEST_USAGES_API}",
+            client.endpoints.arm
+        );
+        out.extend(client.get(Resource::Arm, &url)?.value);
+    }
+    Ok(out)
+}
+
+fn write_manifest(dir: &Path, state: &State, complete: bool) -> Result<(), ExportError> {
+    let mut collections = std::collections::BTreeMap::new();
+    for name in crate::snapshot::manifest::COLLECTIONS {
+        let entry = match state.collections.get(*name).and_then(|p| p.entry.clone()) {
+            Some(e) => e,
+            None if COLLECTIONS.iter().any(|(n, _, _)| n == name) => {
+                if complete {
+                    continue;
+                }
+                finished(
+                    Status::Skipped,
+                    "not collected yet: the export stopped before it",
+                )
+            }
+            None => finished(Status::Skipped, "not asked for"),
+        };
+        collections.insert((*name).to_owned(), entry);
+    }
+    let manifest = Manifest {
+        format: FORMAT.into(),
+        tenant_id: state.tenant_id.clone(),
+        cloud: Some(state.cloud.clone()),
+        exported_at: Some(state.started_at.clone()),
+        tool: Some(Tool {
+            name: env!("CARGO_PKG_NAME").into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        }),
+        complete,
+        collections,
+    };
+    let path = dir.join(MANIFEST);
+    let text =
+        serde_json::to_vec_pretty(&manifest).map_err(|e| ExportError::Folder(e.to_string()))?;
+    write_atomic(&path, &text).map_err(io(&path))
+}

@@ -1,0 +1,253 @@
+//! The HTTP client: GET with the retries Graph documents. 429, 503 and 504 wait for
+//! `Retry-After` (seconds or an HTTP date) or back off exponentially with jitter up to a cap;
+//! connection failures and timeouts retry the same way; a 401 refreshes the token once.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
+
+use serde_json::Value;
+
+use super::auth::{Auth, Resource};
+use super::{Endpoints, GraphError};
+
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    pub base: Duration,
+    pub cap: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 8,
+            base: Duration::from_millis(500),
+            cap: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Request and retry counts for the closing summary.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub requests: AtomicU64,
+    pub retries: AtomicU64,
+    pub throttled: AtomicU64,
+    pub refreshes: AtomicU64,
+}
+
+/// One page of a collection, or a single entity (then `value` holds it alone).
+#[derive(Debug)]
+pub struct Page {
+    pub value: Vec<Value>,
+    pub next_link: Option<String>,
+}
+
+pub struct Client {
+    http: reqwest::blocking::Client,
+    pub auth: Auth,
+    pub endpoints: Endpoints,
+    pub policy: RetryPolicy,
+    pub stats: Stats,
+    seed: AtomicU64,
+}
+
+/// A transport error in one line, with no URL query (which could hold a token).
+pub fn describe(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else if e.is_body() || e.is_decode() {
+        "the response was cut off"
+    } else {
+        "the connection failed"
+    };
+    let mut source = std::error::Error::source(e);
+    let mut detail = String::new();
+    while let Some(s) = source {
+        detail = s.to_string();
+        source = s.source();
+    }
+    if detail.is_empty() {
+        kind.to_owned()
+    } else {
+        format!("{kind}: {detail}")
+    }
+}
+
+/// `Retry-After` as delta-seconds or an HTTP date.
+pub fn retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(when.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+impl Client {
+    pub fn new(auth: Auth, endpoints: Endpoints, policy: RetryPolicy) -> Result<Self, GraphError> {
+        let http = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(120))
+            .connect_timeout(Duration::from_secs(20))
+            .user_agent(concat!("b2bready/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| GraphError::Config(format!("cannot create the HTTP client: {e}")))?;
+        Ok(Self {
+            http,
+            auth,
+            endpoints,
+            policy,
+            stats: Stats::default(),
+            seed: AtomicU64::new(0x2545_F491_4F6C_DD1D),
+        })
+    }
+
+    /// Exponential backoff with full jitter: a random wait up to base × 2^attempt, capped.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let ceiling = self
+            .policy
+            .base
+            .saturating_mul(1u32 << attempt.min(16))
+            .min(self.policy.cap);
+        let mut x = self
+            .seed
+            .fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed);
+        x ^= x >> 33;
+        x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        x ^= x >> 33;
+        let fraction = (x % 1000) as u32;
+        ceiling / 1000 * fraction + ceiling / 2000
+    }
+
+    /// GETs a Graph or ARM URL (absolute, as a nextLink is) and returns a page.
+    pub fn get(&self, resource: Resource, url: &str) -> Result<Page, GraphError> {
+        let mut refreshed = false;
+        let mut attempt = 0;
+        loop {
+            let token = self.auth.token(&self.http, resource)?;
+            self.stats.requests.fetch_add(1, Ordering::Relaxed);
+            let sent = self
+                .http
+                .get(url)
+                .bearer_auth(token.expose())
+                .header("Accept", "application/json")
+                .send();
+            let failure = match sent {
+                Err(e) => describe(&e),
+                Ok(response) => {
+                    let status = response.status().as_u16();
+                    let wait = response
+                        .headers()
+                        .get("retry-after")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| retry_after(v, SystemTime::now()));
+                    let body = response.text();
+                    match (status, body) {
+                        (200..=299, Ok(text)) => return parse_page(url, &text),
+                        (401, _) if !refreshed => {
+                            refreshed = true;
+                            self.stats.refreshes.fetch_add(1, Ordering::Relaxed);
+                            self.auth.invalidate(resource);
+                            continue;
+                        }
+                        (429 | 503 | 504, _) => {
+                            if status == 429 {
+                                self.stats.throttled.fetch_add(1, Ordering::Relaxed);
+                            }
+                            if attempt + 1 < self.policy.max_attempts {
+                                let delay = wait
+                                    .unwrap_or_else(|| self.backoff(attempt))
+                                    .min(self.policy.cap);
+                                self.stats.retries.fetch_add(1, Ordering::Relaxed);
+                                attempt += 1;
+                                std::thread::sleep(delay);
+                                continue;
+                            }
+                            format!("HTTP {status}")
+                        }
+                        (200..=299, Err(e)) => describe(&e),
+                        (_, body) => {
+                            let (code, message) = error_body(&body.unwrap_or_default());
+                            return Err(GraphError::Status {
+                                status,
+                                url: redact(url),
+                                code,
+                                message,
+                            });
+                        }
+                    }
+                }
+            };
+            if attempt + 1 >= self.policy.max_attempts {
+                return Err(GraphError::GaveUp {
+                    url: redact(url),
+                    attempts: attempt + 1,
+                    last: failure,
+                });
+            }
+            self.stats.retries.fetch_add(1, Ordering::Relaxed);
+            std::thread::sleep(self.backoff(attempt));
+            attempt += 1;
+        }
+    }
+}
+
+/// A URL for messages: without its query, which holds page tokens.
+pub fn redact(url: &str) -> String {
+    url.split_once('?').map_or(url, |(head, _)| head).to_owned()
+}
+
+fn error_body(text: &str) -> (String, String) {
+    let v: Value = serde_json::from_str(text).unwrap_or(Value::Null);
+    let e = &v["error"];
+    let code = e["code"].as_str().unwrap_or("").to_owned();
+    let message = e["message"]
+        .as_str()
+        .map(str::to_owned)
+        .unwrap_or_else(|| text.chars().take(200).collect());
+    (code, message)
+}
+
+fn parse_page(url: &str, text: &str) -> Result<Page, GraphError> {
+    let mut v: Value = serde_json::from_str(text).map_err(|e| GraphError::Network {
+        url: redact(url),
+        message: format!("the response is not JSON: {e}"),
+    })?;
+    let next_link = v
+        .get("@odata.nextLink")
+        .or_else(|| v.get("nextLink"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let value = match v.get_mut("value").map(Value::take) {
+        Some(Value::Array(items)) => items,
+        // A single entity, such as the authorization policy.
+        _ => vec![v],
+    };
+    Ok(Page { value, next_link })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_reads_seconds_and_http_dates() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        assert_eq!(retry_after("10", now), Some(Duration::from_secs(10)));
+        let later = httpdate::fmt_http_date(now + Duration::from_secs(30));
+        assert_eq!(retry_after(&later, now), Some(Duration::from_secs(30)));
+        let earlier = httpdate::fmt_http_date(now - Duration::from_secs(30));
+        assert_eq!(retry_after(&earlier, now), Some(Duration::ZERO));
+        assert_eq!(retry_after("soon", now), None);
+    }
+
+    #[test]
+    fn messages_drop_the_query_string() {
+        assert_eq!(
+            redact("https://graph.microsoft.com/v1.0/users?$skiptoken=abc"),
+            "https://graph.microsoft.com/v1.0/users"
+        );
+    }
+}

@@ -1,0 +1,80 @@
+//! Faults the simulator injects, each counted over the requests it applies to, so a test can
+//! say "throttle every third request" and get exactly that.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+#[derive(Debug, Default, clap::Args)]
+pub struct Faults {
+    /// Add this much latency to every Graph and ARM request.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Answer every Nth request 429 Too Many Requests.
+    #[arg(long, value_name = "N")]
+    pub throttle_every: Option<u64>,
+    /// The Retry-After header of those 429s: seconds, an HTTP date, or "none".
+    #[arg(long, default_value = "1")]
+    pub retry_after: String,
+    /// Answer every Nth request 503 Service Unavailable (without Retry-After).
+    #[arg(long, value_name = "N")]
+    pub unavailable_every: Option<u64>,
+    /// Close the connection without answering every Nth request.
+    #[arg(long, value_name = "N")]
+    pub drop_every: Option<u64>,
+    /// The Nth request that carries a page token is refused once with
+    /// Directory_ExpiredPageToken.
+    #[arg(long, value_name = "N")]
+    pub expire_page_token_at: Option<u64>,
+    /// The Nth page of users is served once with its own address as the next link.
+    #[arg(long, value_name = "N")]
+    pub repeat_next_link_at: Option<u64>,
+    /// Answer 403 Authorization_RequestDenied for this collection. Repeatable.
+    #[arg(long, value_name = "COLLECTION")]
+    pub deny: Vec<String>,
+    /// Refuse the token of every Nth request as expired (401), whatever its stated lifetime.
+    #[arg(long, value_name = "N")]
+    pub expire_token_every: Option<u64>,
+    /// Tokens expire after this many seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 3599)]
+    pub token_lifetime: u64,
+    #[arg(skip)]
+    pub expired_once: AtomicBool,
+    #[arg(skip)]
+    pub repeated_once: AtomicBool,
+}
+
+pub enum Fault {
+    Throttle,
+    Unavailable,
+    Drop,
+}
+
+impl Faults {
+    pub fn latency(&self) -> Duration {
+        Duration::from_millis(self.latency_ms)
+    }
+
+    /// The fault for the `n`th (1-based) Graph or ARM request, if any.
+    pub fn for_request(&self, n: u64) -> Option<Fault> {
+        let every = |k: Option<u64>| k.is_some_and(|k| k > 0 && n % k == 0);
+        if every(self.drop_every) {
+            Some(Fault::Drop)
+        } else if every(self.throttle_every) {
+            Some(Fault::Throttle)
+        } else if every(self.unavailable_every) {
+            Some(Fault::Unavailable)
+        } else {
+            None
+        }
+    }
+
+    pub fn expire_now(&self, nth_paged: u64) -> bool {
+        self.expire_page_token_at == Some(nth_paged)
+            && !self.expired_once.swap(true, Ordering::SeqCst)
+    }
+
+    pub fn repeat_now(&self, nth_users_page: u64) -> bool {
+        self.repeat_next_link_at == Some(nth_users_page)
+            && !self.repeated_once.swap(true, Ordering::SeqCst)
+    }
+}

@@ -1,0 +1,422 @@
+//! Request handling: token endpoint, Graph collections, ARM, and the faults.
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tiny_http::{Header, Request, Response};
+
+use super::faults::Fault;
+use super::{Served, Simulator};
+use crate::snapshot::Status;
+
+const MAX_PAGE: usize = 999;
+const DEFAULT_PAGE: usize = 100;
+/// Mixed into page tokens so they are opaque, as Graph's are.
+const TOKEN_KEY: u64 = 0x5DEE_CE66_D1CE_B00C;
+
+fn respond(request: Request, status: u16, body: &Value, extra: &[(&str, &str)]) {
+    let mut response = Response::from_string(body.to_string()).with_status_code(status);
+    let mut headers = vec![("Content-Type", "application/json")];
+    headers.extend_from_slice(extra);
+    for (k, v) in headers {
+        if let Ok(h) = Header::from_bytes(k.as_bytes(), v.as_bytes()) {
+            response.add_header(h);
+        }
+    }
+    let _ = request.respond(response);
+}
+
+/// Graph's error body, with the innerError Graph adds.
+fn graph_error(code: &str, message: &str) -> Value {
+    json!({"error": {"code": code, "message": message, "innerError": {
+        "date": "2026-11-20T08:00:00", "request-id": "7f3c1a52-2f4e-4a4b-9a57-1c7c1d0e2a11",
+        "client-request-id": "7f3c1a52-2f4e-4a4b-9a57-1c7c1d0e2a11"}}})
+}
+
+pub fn handle(sim: &Simulator, mut request: Request) {
+    let Ok(url) = url::Url::parse(&format!("http://simulator{}", request.url())) else {
+        return respond(
+            request,
+            400,
+            &graph_error("BadRequest", "Invalid request URL."),
+            &[],
+        );
+    };
+    let path = url.path().trim_end_matches('/').to_owned();
+    let query: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    if request.method() == &tiny_http::Method::Post && path.ends_with("/oauth2/v2.0/token") {
+        let mut body = String::new();
+        let _ = request.as_reader().read_to_string(&mut body);
+        return token(sim, request, &body);
+    }
+    if request.method() != &tiny_http::Method::Get {
+        return respond(
+            request,
+            405,
+            &graph_error("BadRequest", "Only GET is served here."),
+            &[],
+        );
+    }
+    let n = sim.requests.fetch_add(1, Ordering::SeqCst) + 1;
+    if let Err((status, body)) = authorize(sim, &request, n) {
+        return respond(request, status, &body, &[]);
+    }
+    std::thread::sleep(sim.faults.latency());
+    match sim.faults.for_request(n) {
+        Some(Fault::Drop) => {
+            // Close the connection without a word: the client sees a reset.
+            drop(request.into_writer());
+            return;
+        }
+        Some(Fault::Throttle) => {
+            let body = json!({"error": {"code": "TooManyRequests", "message": "Please retry again later.",
+                "innerError": {"code": "429", "date": "2026-11-20T08:00:00", "message": "Please retry after",
+                "request-id": "94fb3b52-452a-4535-a601-69e0a90e3aa2", "status": "429"}}});
+            let retry = sim.faults.retry_after.as_str();
+            let headers: Vec<(&str, &str)> = if retry == "none" {
+                vec![]
+            } else {
+                vec![("Retry-After", retry)]
+            };
+            return respond(request, 429, &body, &headers);
+        }
+        Some(Fault::Unavailable) => {
+            return respond(
+                request,
+                503,
+                &graph_error(
+                    "serviceNotAvailable",
+                    "The service is temporarily unavailable.",
+                ),
+                &[],
+            );
+        }
+        None => {}
+    }
+    if path.starts_with("/subscriptions") {
+        return arm(sim, request, &path, &query);
+    }
+    let (collection, single) = match path.as_str() {
+        "/v1.0/organization" => ("organization", false),
+        "/v1.0/domains" => ("domains", false),
+        "/v1.0/users" => ("users", false),
+        "/v1.0/policies/authorizationPolicy" => ("authorizationPolicy", true),
+        "/v1.0/policies/crossTenantAccessPolicy/default" => {
+            ("crossTenantAccessPolicyDefault", true)
+        }
+        "/v1.0/policies/crossTenantAccessPolicy/partners" => {
+            ("crossTenantAccessPolicyPartners", false)
+        }
+        "/beta/policies/b2bManagementPolicies" => ("b2bManagementPolicies", false),
+        "/v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/email" => {
+            ("emailAuthenticationMethodConfiguration", true)
+        }
+        _ => {
+            let segment = path.rsplit('/').next().unwrap_or("");
+            return respond(
+                request,
+                400,
+                &graph_error(
+                    "BadRequest",
+                    &format!("Resource not found for the segment '{segment}'."),
+                ),
+                &[],
+            );
+        }
+    };
+    let lines = match served(sim, collection) {
+        Ok(lines) => lines,
+        Err((status, body)) => return respond(request, status, &body, &[]),
+    };
+    if single {
+        let Some(first) = lines.first() else {
+            return respond(
+                request,
+                404,
+                &graph_error("Request_ResourceNotFound", "Resource does not exist."),
+                &[],
+            );
+        };
+        let mut v: Value = serde_json::from_str(first).unwrap_or(Value::Null);
+        if let Some(o) = v.as_object_mut() {
+            o.insert(
+                "@odata.context".into(),
+                json!(format!(
+                    "https://graph.microsoft.com/v1.0/$metadata#{collection}/$entity"
+                )),
+            );
+        }
+        return respond(request, 200, &v, &[]);
+    }
+    page(sim, request, &path, &query, collection, lines)
+}
+
+fn token(sim: &Simulator, request: Request, body: &str) {
+    let form: std::collections::HashMap<String, String> =
+        url::form_urlencoded::parse(body.as_bytes())
+            .into_owned()
+            .collect();
+    let field = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
+    if field("grant_type") != "client_credentials" {
+        let e = json!({"error": "unsupported_grant_type", "error_description": "AADSTS70003: The app requested an unsupported grant type.", "error_codes": [70003]});
+        return respond(request, 400, &e, &[]);
+    }
+    if field("client_id") != sim.client_id || field("client_secret") != sim.client_secret {
+        let e = json!({"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.", "error_codes": [7000215]});
+        return respond(request, 401, &e, &[]);
+    }
+    if !field("scope").ends_with("/.default") {
+        let e = json!({"error": "invalid_scope", "error_description": "AADSTS70011: The provided request must include a 'scope' input parameter.", "error_codes": [70011]});
+        return respond(request, 400, &e, &[]);
+    }
+    let serial = sim.token_serial.fetch_add(1, Ordering::SeqCst);
+    let token = format!(
+        "sim.{serial:08x}.{:016x}",
+        (serial + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    );
+    let lifetime = sim.faults.token_lifetime;
+    if let Ok(mut tokens) = sim.tokens.lock() {
+        tokens.insert(
+            token.clone(),
+            Instant::now() + Duration::from_secs(lifetime),
+        );
+    }
+    let body = json!({"token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime, "access_token": token});
+    respond(request, 200, &body, &[])
+}
+
+fn authorize(sim: &Simulator, request: &Request, n: u64) -> Result<(), (u16, Value)> {
+    let bearer = request
+        .headers()
+        .iter()
+        .find(|h| h.field.equiv("Authorization"))
+        .and_then(|h| h.value.as_str().strip_prefix("Bearer "))
+        .map(str::to_owned);
+    let Some(bearer) = bearer else {
+        return Err((
+            401,
+            graph_error("InvalidAuthenticationToken", "Access token is empty."),
+        ));
+    };
+    let mut expiry = sim.tokens.lock().ok().and_then(|t| t.get(&bearer).copied());
+    if sim
+        .faults
+        .expire_token_every
+        .is_some_and(|k| k > 0 && n % k == 0)
+        && let Ok(mut tokens) = sim.tokens.lock()
+    {
+        // The token dies now: this request and any later one with it are refused.
+        tokens.insert(bearer.clone(), Instant::now());
+        expiry = Some(Instant::now());
+    }
+    match expiry {
+        None => Err((
+            401,
+            graph_error(
+                "InvalidAuthenticationToken",
+                "IDX14100: JWT is not well formed.",
+            ),
+        )),
+        Some(until) if Instant::now() >= until => Err((
+            401,
+            graph_error(
+                "InvalidAuthenticationToken",
+                "Lifetime validation failed, the token is expired.",
+            ),
+        )),
+        Some(_) => Ok(()),
+    }
+}
+
+fn served<'a>(sim: &'a Simulator, collection: &str) -> Result<&'a [Box<str>], (u16, Value)> {
+    if sim.faults.deny.iter().any(|d| d == collection) {
+        return Err((
+            403,
+            graph_error(
+                "Authorization_RequestDenied",
+                "Insufficient privileges to complete the operation.",
+            ),
+        ));
+    }
+    match sim.tenant.collections.get(collection) {
+        Some(Served::Lines(lines)) => Ok(lines),
+        Some(Served::Missing(Status::Denied)) => Err((
+            403,
+            graph_error(
+                "Authorization_RequestDenied",
+                "Insufficient privileges to complete the operation.",
+            ),
+        )),
+        _ => Err((
+            404,
+            graph_error("Request_ResourceNotFound", "Resource not found."),
+        )),
+    }
+}
+
+fn param<'a>(query: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    query
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// One page of a collection: `$top` (at most 999), `$select`, and an opaque `$skiptoken` in a
+/// nextLink that repeats every other query parameter.
+fn page(
+    sim: &Simulator,
+    request: Request,
+    path: &str,
+    query: &[(String, String)],
+    collection: &str,
+    lines: &[Box<str>],
+) {
+    let top = match param(query, "$top").map(str::parse::<usize>) {
+        None => DEFAULT_PAGE,
+        Some(Ok(t)) if (1..=MAX_PAGE).contains(&t) => t,
+        Some(_) => {
+            let t = param(query, "$top").unwrap_or("");
+            return respond(
+                request,
+                400,
+                &graph_error(
+                    "Request_BadRequest",
+                    &format!(
+                        "Invalid page size specified: '{t}'. Must be between 1 and 999 inclusive."
+                    ),
+                ),
+                &[],
+            );
+        }
+    };
+    let offset = match param(query, "$skiptoken") {
+        None => 0,
+        Some(token) => {
+            let paged = sim.page_requests.fetch_add(1, Ordering::SeqCst) + 1;
+            if sim.faults.expire_now(paged) {
+                return respond(
+                    request,
+                    400,
+                    &graph_error(
+                        "Directory_ExpiredPageToken",
+                        "The specified page token value has expired and can no longer be included in your request.",
+                    ),
+                    &[],
+                );
+            }
+            match u64::from_str_radix(token.trim_start_matches("RFNwdAIAAQAAAD8"), 16) {
+                Ok(v) => (v ^ TOKEN_KEY) as usize,
+                Err(_) => {
+                    return respond(request, 400, &graph_error("", "Invalid Skip Token"), &[]);
+                }
+            }
+        }
+    };
+    let select: Option<Vec<String>> = param(query, "$select").map(|s| {
+        s.split(',')
+            .map(|p| p.trim().to_ascii_lowercase())
+            .collect()
+    });
+    let end = (offset + top).min(lines.len());
+    let value: Vec<Value> = lines[offset.min(end)..end]
+        .iter()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap_or(Value::Null);
+            match (&select, v) {
+                (Some(keep), Value::Object(o)) => Value::Object(
+                    o.into_iter()
+                        .filter(|(k, _)| keep.contains(&k.to_ascii_lowercase()))
+                        .collect(),
+                ),
+                (_, v) => v,
+            }
+        })
+        .collect();
+    let host = request
+        .headers()
+        .iter()
+        .find(|h| h.field.equiv("Host"))
+        .map(|h| h.value.as_str().to_owned())
+        .unwrap_or_else(|| "localhost".into());
+    let mut body = json!({"@odata.context": format!("https://graph.microsoft.com/v1.0/$metadata#{collection}"), "value": value});
+    let this_url = format!("http://{host}{}", request.url());
+    let users_page = collection == "users" && {
+        let n = sim.users_pages.fetch_add(1, Ordering::SeqCst) + 1;
+        sim.faults.repeat_now(n)
+    };
+    if users_page && offset > 0 {
+        body["@odata.nextLink"] = json!(this_url);
+    } else if end < lines.len() {
+        let mut next = url::Url::parse(&format!("http://{host}{path}")).expect("a valid URL");
+        {
+            let mut pairs = next.query_pairs_mut();
+            for (k, v) in query
+                .iter()
+                .filter(|(k, _)| !k.eq_ignore_ascii_case("$skiptoken"))
+            {
+                pairs.append_pair(k, v);
+            }
+            pairs.append_pair(
+                "$skiptoken",
+                &format!("RFNwdAIAAQAAAD8{:016x}", end as u64 ^ TOKEN_KEY),
+            );
+        }
+        body["@odata.nextLink"] = json!(next.to_string());
+    }
+    respond(request, 200, &body, &[])
+}
+
+/// Subscriptions, and the guestUsages resources that link the tenant to one.
+fn arm(sim: &Simulator, request: Request, path: &str, query: &[(String, String)]) {
+    if param(query, "api-version").is_none() {
+        let e = json!({"error": {"code": "MissingApiVersionParameter", "message": "The api-version query parameter (?api-version=) is required for all requests."}});
+        return respond(request, 400, &e, &[]);
+    }
+    let usages: Vec<Value> = match served(sim, "guestUsages") {
+        Ok(lines) => lines
+            .iter()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect(),
+        Err((403, _)) => {
+            let e = json!({"error": {"code": "AuthorizationFailed", "message": "The client does not have authorization to perform action 'Microsoft.AzureActiveDirectory/guestUsages/read'."}});
+            return respond(request, 403, &e, &[]);
+        }
+        Err(_) => Vec::new(),
+    };
+    let subscription_of = |v: &Value| {
+        v["id"]
+            .as_str()
+            .and_then(|id| id.split('/').nth(2))
+            .map(str::to_owned)
+    };
+    let mut subscriptions: Vec<String> = usages.iter().filter_map(subscription_of).collect();
+    subscriptions.sort();
+    subscriptions.dedup();
+    if subscriptions.is_empty() {
+        subscriptions.push("2d1c3b4a-5f6e-4d7c-8b9a-0e1f2a3b4c5d".into());
+    }
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match parts.as_slice() {
+        ["subscriptions"] => {
+            let value: Vec<Value> = subscriptions
+                .iter()
+                .map(|s| json!({"id": format!("/subscriptions/{s}"), "subscriptionId": s, "tenantId": sim.tenant.id, "displayName": "Identity", "state": "Enabled"}))
+                .collect();
+            respond(request, 200, &json!({"value": value}), &[])
+        }
+        ["subscriptions", sub, "providers", provider, "guestUsages"]
+            if provider.eq_ignore_ascii_case("Microsoft.AzureActiveDirectory") =>
+        {
+            let value: Vec<&Value> = usages
+                .iter()
+                .filter(|u| subscription_of(u).as_deref() == Some(*sub))
+                .collect();
+            respond(request, 200, &json!({"value": value}), &[])
+        }
+        _ => {
+            let e = json!({"error": {"code": "InvalidResourceType", "message": "The resource type could not be found."}});
+            respond(request, 404, &e, &[])
+        }
+    }
+}
