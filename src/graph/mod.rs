@@ -90,7 +90,7 @@ pub fn check_root(flag: &str, url: &str) -> Result<String, GraphError> {
             )));
         }
     }
-    if parsed.path().trim_end_matches('/') != "" || parsed.query().is_some() {
+    if !parsed.path().trim_end_matches('/').is_empty() || parsed.query().is_some() {
         return Err(GraphError::Config(format!(
             "{flag} {url:?} must be a service root like https://graph.microsoft.com, without a path"
         )));

@@ -56,7 +56,7 @@ impl Faults {
 
     /// The fault for the `n`th (1-based) Graph or ARM request, if any.
     pub fn for_request(&self, n: u64) -> Option<Fault> {
-        let every = |k: Option<u64>| k.is_some_and(|k| k > 0 && n % k == 0);
+        let every = |k: Option<u64>| k.is_some_and(|k| k > 0 && n.is_multiple_of(k));
         if every(self.drop_every) {
             Some(Fault::Drop)
         } else if every(self.throttle_every) {

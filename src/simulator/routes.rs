@@ -1,5 +1,6 @@
 //! Request handling: token endpoint, Graph collections, ARM, and the faults.
 
+use std::io::Write;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -65,8 +66,11 @@ pub fn handle(sim: &Simulator, mut request: Request) {
     std::thread::sleep(sim.faults.latency());
     match sim.faults.for_request(n) {
         Some(Fault::Drop) => {
-            // Close the connection without a word: the client sees a reset.
-            drop(request.into_writer());
+            // Break the connection: what comes back is not HTTP, so the client's connection
+            // fails as it does on a reset.
+            let mut w = request.into_writer();
+            let _ = w.write_all(b"\x00\x00\x00\r\n\r\n");
+            let _ = w.flush();
             return;
         }
         Some(Fault::Throttle) => {
@@ -203,7 +207,7 @@ fn authorize(sim: &Simulator, request: &Request, n: u64) -> Result<(), (u16, Val
     if sim
         .faults
         .expire_token_every
-        .is_some_and(|k| k > 0 && n % k == 0)
+        .is_some_and(|k| k > 0 && n.is_multiple_of(k))
         && let Ok(mut tokens) = sim.tokens.lock()
     {
         // The token dies now: this request and any later one with it are refused.

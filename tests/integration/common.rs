@@ -106,3 +106,99 @@ pub fn scan_json(snapshot: &Path, extra: &[&str]) -> serde_json::Value {
     let text = std::fs::read_to_string(dir.path().join("findings.json")).expect("findings.json");
     serde_json::from_str(&text).expect("findings.json is JSON")
 }
+
+/// A running `b2bready simulate`, stopped when dropped.
+pub struct Simulator {
+    child: std::process::Child,
+    pub url: String,
+}
+
+pub const SIM_CLIENT: &str = "b2bready-simulator";
+pub const SIM_SECRET: &str = "simulator-secret";
+
+impl Simulator {
+    pub fn start(snapshot: &Path, faults: &[&str]) -> Self {
+        use std::io::BufRead;
+        let exe = assert_cmd::cargo::cargo_bin("b2bready");
+        let mut child = std::process::Command::new(exe)
+            .arg("simulate")
+            .arg(snapshot)
+            .args(faults)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start the simulator");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("the simulator prints its address");
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .expect("address line")
+            .to_owned();
+        Simulator { child, url }
+    }
+
+    /// `b2bready export` pointed at this simulator, signed in with the client secret.
+    pub fn export(&self, tenant: &str) -> assert_cmd::Command {
+        let mut cmd = bin();
+        cmd.arg("export")
+            .args([
+                "--graph-url",
+                &self.url,
+                "--login-url",
+                &self.url,
+                "--arm-url",
+                &self.url,
+            ])
+            .args(["--retry-base-ms", "5"])
+            .env("AZURE_TENANT_ID", tenant)
+            .env("AZURE_CLIENT_ID", SIM_CLIENT)
+            .env("AZURE_CLIENT_SECRET", SIM_SECRET)
+            .env_remove("B2BREADY_ACCESS_TOKEN")
+            .env_remove("AZURE_AUTHORITY_HOST");
+        cmd
+    }
+
+    /// A token from the simulator's token endpoint, as `az account get-access-token` gives one.
+    pub fn token(&self, tenant: &str) -> String {
+        let response: serde_json::Value = reqwest::blocking::Client::new()
+            .post(format!("{}/{tenant}/oauth2/v2.0/token", self.url))
+            .form(&[
+                ("client_id", SIM_CLIENT),
+                ("client_secret", SIM_SECRET),
+                ("scope", &format!("{}/.default", self.url)),
+                ("grant_type", "client_credentials"),
+            ])
+            .send()
+            .expect("token request")
+            .json()
+            .expect("token JSON");
+        response["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_owned()
+    }
+}
+
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The verdicts of a snapshot, as verdicts.csv text.
+pub fn verdicts_csv(snapshot: &Path, extra: &[&str]) -> String {
+    let dir = tempfile::tempdir().expect("temp dir");
+    bin()
+        .args(["scan", "-q", "--fail-on", "never", "-f", "csv", "-o"])
+        .arg(dir.path())
+        .args(extra)
+        .arg(snapshot)
+        .assert()
+        .code(0);
+    std::fs::read_to_string(dir.path().join("verdicts.csv")).expect("verdicts.csv")
+}
