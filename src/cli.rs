@@ -33,9 +33,9 @@ pub enum Command {
     /// Snapshot utilities.
     #[command(subcommand)]
     Snapshot(SnapshotCommand),
-    /// Measure the scan on a generated tenant: wall time and peak memory against a plain
-    /// parallel JSON parse of the same users.jsonl.
-    Bench(BenchArgs),
+    /// Measure the scan or the export on a generated tenant: wall time and peak memory.
+    #[command(subcommand)]
+    Bench(BenchCommand),
     /// The benchmark's baseline: parse users.jsonl with serde_json and rayon, nothing else.
     #[command(hide = true)]
     BenchBaseline { file: PathBuf },
@@ -272,6 +272,28 @@ pub struct GenerateArgs {
     /// Compress collection files with zstd.
     #[arg(long)]
     pub zstd: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// The scan to JSON, CSV and HTML against a plain parallel JSON parse of users.jsonl.
+    Scan(BenchArgs),
+    /// The export from the simulator, with latency on every request, against the floor of
+    /// requests × latency; and the exporter's peak memory.
+    Export(BenchExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchExportArgs {
+    /// Number of generated accounts.
+    #[arg(long, default_value_t = 100_000)]
+    pub users: usize,
+    /// Latency the simulator adds to every request.
+    #[arg(long, default_value_t = 100)]
+    pub latency_ms: u64,
+    /// Where to keep the generated tenant and the exported snapshot.
+    #[arg(long, default_value = "target/bench")]
+    pub dir: PathBuf,
 }
 
 #[derive(Debug, Args)]

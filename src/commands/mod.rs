@@ -8,7 +8,7 @@ pub mod rules;
 pub mod scan;
 pub mod snapshot;
 
-use crate::cli::{Cli, Command, RulesCommand, SnapshotCommand};
+use crate::cli::{BenchCommand, Cli, Command, RulesCommand, SnapshotCommand};
 use crate::error::Error;
 
 /// Runs a command and returns the process exit code (0 or 1); errors map to 2 in `main`.
@@ -23,7 +23,8 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Command::Rules(RulesCommand::Columns) => rules::columns(),
         Command::Generate(args) => generate::run(args),
         Command::Snapshot(SnapshotCommand::Seal { dir }) => snapshot::seal(&dir),
-        Command::Bench(args) => bench::run(args),
+        Command::Bench(BenchCommand::Scan(args)) => bench::run(args),
+        Command::Bench(BenchCommand::Export(args)) => bench::export(args),
         Command::BenchBaseline { file } => bench::baseline(&file),
     }
 }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-use crate::graph::{Client, GraphError, Resource};
+use crate::graph::{Client, GraphError, Page, Resource};
 use crate::snapshot::lines::hex;
 use crate::snapshot::manifest::{CollectionEntry, FORMAT, MANIFEST, Manifest, Status, Tool};
 use crate::snapshot::writer::write_atomic;
@@ -284,80 +284,96 @@ fn fetch(
     let mut count = progress.count;
     let mut seen_links = std::collections::HashSet::new();
     let mut last_report = Instant::now();
-    loop {
-        let resource = if matches!(source, Source::GuestUsages) {
-            Resource::Arm
-        } else {
-            Resource::Graph
-        };
-        let page = match client.get(resource, &url) {
-            Ok(p) => p,
-            Err(e) if e.is_expired_page_token() => {
-                restart(
-                    state,
-                    name,
-                    &mut out,
-                    &mut count,
-                    &mut url,
-                    &first_url,
-                    "the page token expired",
-                )
-                .map_err(io_err)?;
-                seen_links.clear();
-                if state.progress(name).restarts > MAX_RESTARTS {
-                    return Err(e);
+    let resource = if matches!(source, Source::GuestUsages) {
+        Resource::Arm
+    } else {
+        Resource::Graph
+    };
+    std::thread::scope(|scope| -> Result<(), GraphError> {
+        // The next page is requested while this one is written.
+        let mut inflight: Option<std::thread::ScopedJoinHandle<'_, Result<Page, GraphError>>> =
+            None;
+        loop {
+            let fetched = match inflight.take() {
+                Some(h) => h.join().unwrap_or_else(|_| {
+                    Err(GraphError::Config(
+                        "a page request stopped unexpectedly".into(),
+                    ))
+                }),
+                None => client.get(resource, &url),
+            };
+            let page = match fetched {
+                Ok(p) => p,
+                Err(e) if e.is_expired_page_token() => {
+                    restart(
+                        state,
+                        name,
+                        &mut out,
+                        &mut count,
+                        &mut url,
+                        &first_url,
+                        "the page token expired",
+                    )
+                    .map_err(io_err)?;
+                    seen_links.clear();
+                    if state.progress(name).restarts > MAX_RESTARTS {
+                        return Err(e);
+                    }
+                    continue;
                 }
-                continue;
-            }
-            Err(e) => return Err(e),
-        };
-        let items = match source {
-            Source::GuestUsages => guest_usages(client, &page.value)?,
-            _ => page.value,
-        };
-        for item in &items {
-            serde_json::to_writer(&mut out, item).map_err(|e| io_err(e.into()))?;
-            out.write_all(b"\n").map_err(io_err)?;
-        }
-        count += items.len() as u64;
-        out.flush().map_err(io_err)?;
-        let offset = out.get_ref().metadata().map_err(io_err)?.len();
-        let next = match page.next_link {
-            Some(next) if next == url || !seen_links.insert(next.clone()) => {
-                restart(
-                    state,
-                    name,
-                    &mut out,
-                    &mut count,
-                    &mut url,
-                    &first_url,
-                    "a next link repeated",
-                )
-                .map_err(io_err)?;
-                seen_links.clear();
-                if state.progress(name).restarts > MAX_RESTARTS {
-                    return Err(GraphError::Config(format!(
-                        "{name}: Graph kept repeating a page; try again later"
-                    )));
+                Err(e) => return Err(e),
+            };
+            let next = match page.next_link {
+                Some(next) if next == url || !seen_links.insert(next.clone()) => {
+                    restart(
+                        state,
+                        name,
+                        &mut out,
+                        &mut count,
+                        &mut url,
+                        &first_url,
+                        "a next link repeated",
+                    )
+                    .map_err(io_err)?;
+                    seen_links.clear();
+                    if state.progress(name).restarts > MAX_RESTARTS {
+                        return Err(GraphError::Config(format!(
+                            "{name}: Graph kept repeating a page; try again later"
+                        )));
+                    }
+                    continue;
                 }
-                continue;
+                other => other,
+            };
+            if let Some(n) = next.clone().filter(|_| resource == Resource::Graph) {
+                inflight = Some(scope.spawn(move || client.get(resource, &n)));
             }
-            other => other,
-        };
-        let p = state.progress(name);
-        p.offset = offset;
-        p.count = count;
-        p.next_link = next.clone();
-        state.save(dir).map_err(io_err)?;
-        if options.progress && last_report.elapsed() > Duration::from_secs(5) {
-            eprintln!("{name}: {count} records so far");
-            last_report = Instant::now();
+            let items = match source {
+                Source::GuestUsages => guest_usages(client, &page.value)?,
+                _ => page.value,
+            };
+            for item in &items {
+                out.write_all(item.get().as_bytes()).map_err(io_err)?;
+                out.write_all(b"\n").map_err(io_err)?;
+            }
+            count += items.len() as u64;
+            out.flush().map_err(io_err)?;
+            let offset = out.get_ref().metadata().map_err(io_err)?.len();
+            let p = state.progress(name);
+            p.offset = offset;
+            p.count = count;
+            p.next_link = next.clone();
+            state.save(dir).map_err(io_err)?;
+            if options.progress && last_report.elapsed() > Duration::from_secs(5) {
+                eprintln!("{name}: {count} records so far");
+                last_report = Instant::now();
+            }
+            match next {
+                Some(n) => url = n,
+                None => return Ok(()),
+            }
         }
-        match next {
-            Some(n) => url = n,
-            None => break,
-        }
-    }
+    })?;
     drop(out);
     let final_name = format!("{name}.jsonl");
     let final_path = dir.join(&final_name);
@@ -406,10 +422,11 @@ fn restart(
 /// The guestUsages resources of every subscription on a page of subscriptions.
 fn guest_usages(
     client: &Client,
-    subscriptions: &[serde_json::Value],
-) -> Result<Vec<serde_json::Value>, GraphError> {
+    subscriptions: &[Box<serde_json::value::RawValue>],
+) -> Result<Vec<Box<serde_json::value::RawValue>>, GraphError> {
     let mut out = Vec::new();
     for s in subscriptions {
+        let s: serde_json::Value = serde_json::from_str(s.get()).unwrap_or_default();
         let Some(id) = s["subscriptionId"].as_str() else {
             continue;
         };

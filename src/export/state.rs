@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::snapshot::manifest::CollectionEntry;
-use crate::snapshot::writer::write_atomic;
 
 pub const STATE_FILE: &str = ".b2bready-export.json";
 const FORMAT: &str = "b2bready-export-state/1";
@@ -72,9 +71,15 @@ impl State {
         Ok(Some(state))
     }
 
+    /// Replaces the checkpoint by renaming a whole new file over it. No fsync: a checkpoint
+    /// must survive the process being killed, which the rename ensures; after a power loss
+    /// the export simply resumes from an earlier page.
     pub fn save(&self, dir: &Path) -> std::io::Result<()> {
         let text = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
-        write_atomic(&Self::path(dir), &text)
+        let path = Self::path(dir);
+        let tmp = dir.join(format!("{STATE_FILE}.partial"));
+        std::fs::write(&tmp, &text)?;
+        std::fs::rename(&tmp, &path)
     }
 
     pub fn progress(&mut self, name: &str) -> &mut Progress {

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::auth::{Auth, Resource};
 use super::{Endpoints, GraphError};
@@ -36,11 +37,19 @@ pub struct Stats {
     pub refreshes: AtomicU64,
 }
 
-/// One page of a collection, or a single entity (then `value` holds it alone).
+/// One page of a collection, or a single entity (then `value` holds it alone). Items stay
+/// as the exact compact JSON text Graph sent, one line each, never parsed into a tree.
 #[derive(Debug)]
 pub struct Page {
-    pub value: Vec<Value>,
+    pub value: Vec<Box<RawValue>>,
     pub next_link: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct RawPage {
+    value: Option<Vec<Box<RawValue>>>,
+    #[serde(rename = "@odata.nextLink", alias = "nextLink")]
+    next_link: Option<String>,
 }
 
 pub struct Client {
@@ -211,21 +220,32 @@ fn error_body(text: &str) -> (String, String) {
 }
 
 fn parse_page(url: &str, text: &str) -> Result<Page, GraphError> {
-    let mut v: Value = serde_json::from_str(text).map_err(|e| GraphError::Network {
+    let not_json = |e: serde_json::Error| GraphError::Network {
         url: redact(url),
         message: format!("the response is not JSON: {e}"),
-    })?;
-    let next_link = v
-        .get("@odata.nextLink")
-        .or_else(|| v.get("nextLink"))
-        .and_then(Value::as_str)
-        .map(str::to_owned);
-    let value = match v.get_mut("value").map(Value::take) {
-        Some(Value::Array(items)) => items,
-        // A single entity, such as the authorization policy.
-        _ => vec![v],
     };
-    Ok(Page { value, next_link })
+    let page: RawPage = serde_json::from_str(text).map_err(not_json)?;
+    let value = match page.value {
+        Some(items) => items,
+        // A single entity, such as the authorization policy.
+        None => vec![RawValue::from_string(text.trim().to_owned()).map_err(not_json)?],
+    };
+    // A record is one line: re-serialise the rare item that was sent pretty-printed.
+    let value = value
+        .into_iter()
+        .map(|item| {
+            if item.get().contains('\n') {
+                let v: Value = serde_json::from_str(item.get()).map_err(not_json)?;
+                RawValue::from_string(v.to_string()).map_err(not_json)
+            } else {
+                Ok(item)
+            }
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(Page {
+        value,
+        next_link: page.next_link,
+    })
 }
 
 #[cfg(test)]

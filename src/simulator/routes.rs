@@ -323,19 +323,9 @@ fn page(
             .collect()
     });
     let end = (offset + top).min(lines.len());
-    let value: Vec<Value> = lines[offset.min(end)..end]
+    let records: Vec<String> = lines[offset.min(end)..end]
         .iter()
-        .map(|l| {
-            let v: Value = serde_json::from_str(l).unwrap_or(Value::Null);
-            match (&select, v) {
-                (Some(keep), Value::Object(o)) => Value::Object(
-                    o.into_iter()
-                        .filter(|(k, _)| keep.contains(&k.to_ascii_lowercase()))
-                        .collect(),
-                ),
-                (_, v) => v,
-            }
-        })
+        .map(|l| project(l, select.as_deref()))
         .collect();
     let host = request
         .headers()
@@ -343,14 +333,14 @@ fn page(
         .find(|h| h.field.equiv("Host"))
         .map(|h| h.value.as_str().to_owned())
         .unwrap_or_else(|| "localhost".into());
-    let mut body = json!({"@odata.context": format!("https://graph.microsoft.com/v1.0/$metadata#{collection}"), "value": value});
+    let mut next_link = None;
     let this_url = format!("http://{host}{}", request.url());
     let users_page = collection == "users" && {
         let n = sim.users_pages.fetch_add(1, Ordering::SeqCst) + 1;
         sim.faults.repeat_now(n)
     };
     if users_page && offset > 0 {
-        body["@odata.nextLink"] = json!(this_url);
+        next_link = Some(this_url);
     } else if end < lines.len() {
         let mut next = url::Url::parse(&format!("http://{host}{path}")).expect("a valid URL");
         {
@@ -366,9 +356,46 @@ fn page(
                 &format!("RFNwdAIAAQAAAD8{:016x}", end as u64 ^ TOKEN_KEY),
             );
         }
-        body["@odata.nextLink"] = json!(next.to_string());
+        next_link = Some(next.to_string());
     }
-    respond(request, 200, &body, &[])
+    // Assembled as text: the records are already JSON.
+    let mut body = format!(
+        "{{\"@odata.context\":\"https://graph.microsoft.com/v1.0/$metadata#{collection}\",\"value\":[{}]",
+        records.join(",")
+    );
+    if let Some(link) = next_link {
+        body.push_str(&format!(",\"@odata.nextLink\":{}", json!(link)));
+    }
+    body.push('}');
+    respond_text(request, 200, body)
+}
+
+fn respond_text(request: Request, status: u16, body: String) {
+    let mut response = Response::from_string(body).with_status_code(status);
+    if let Ok(h) = Header::from_bytes(&b"Content-Type"[..], &b"application/json"[..]) {
+        response.add_header(h);
+    }
+    let _ = request.respond(response);
+}
+
+/// A record with only the `$select`ed properties. Property values stay raw text, so a page
+/// costs little more than copying its bytes.
+fn project(line: &str, select: Option<&[String]>) -> String {
+    type Raw<'a> = &'a serde_json::value::RawValue;
+    let Some(keep) = select else {
+        return line.to_owned();
+    };
+    // Borrowed keys and values: nothing is copied until the kept ones are written out.
+    match serde_json::from_str::<std::collections::BTreeMap<std::borrow::Cow<str>, Raw>>(line) {
+        Ok(map) => {
+            let kept: std::collections::BTreeMap<_, _> = map
+                .into_iter()
+                .filter(|(k, _)| keep.iter().any(|s| s.eq_ignore_ascii_case(k)))
+                .collect();
+            serde_json::to_string(&kept).unwrap_or_else(|_| "null".into())
+        }
+        Err(_) => "null".into(),
+    }
 }
 
 /// Subscriptions, and the guestUsages resources that link the tenant to one.
