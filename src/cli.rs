@@ -224,6 +224,12 @@ pub struct SimulateArgs {
     /// B2BREADY_SIMULATOR_SECRET, default "simulator-secret").
     #[arg(long, default_value = "b2bready-simulator")]
     pub client_id: String,
+    /// The issuer of the federated credential the client id trusts (workload identity).
+    #[arg(long, default_value = "https://token.actions.githubusercontent.com")]
+    pub federated_issuer: String,
+    /// The subject of that federated credential.
+    #[arg(long, default_value = "repo:contoso/identity:ref:refs/heads/main")]
+    pub federated_subject: String,
     #[command(flatten)]
     pub faults: crate::simulator::Faults,
 }

@@ -77,14 +77,20 @@ fn credential(args: &ExportArgs) -> Result<Credential, Error> {
         .ok()
         .filter(|v| !v.is_empty());
     let secret = env_secret("AZURE_CLIENT_SECRET");
-    match (&args.tenant, client_id, secret) {
-        (Some(tenant), Some(client_id), Some(secret)) => Ok(Credential::ClientSecret {
+    let federated = std::env::var_os("AZURE_FEDERATED_TOKEN_FILE").filter(|v| !v.is_empty());
+    match (&args.tenant, client_id, secret, federated) {
+        (Some(tenant), Some(client_id), Some(secret), _) => Ok(Credential::ClientSecret {
             tenant: tenant.clone(),
             client_id,
             secret,
         }),
+        (Some(tenant), Some(client_id), None, Some(file)) => Ok(Credential::Federated {
+            tenant: tenant.clone(),
+            client_id,
+            token_file: file.into(),
+        }),
         _ => Err(Error::Usage(
-            "no credentials: set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET, or pass --access-token-file (or set B2BREADY_ACCESS_TOKEN)".into(),
+            "no credentials: set AZURE_TENANT_ID and AZURE_CLIENT_ID with AZURE_CLIENT_SECRET or AZURE_FEDERATED_TOKEN_FILE, or pass --access-token-file (or set B2BREADY_ACCESS_TOKEN)".into(),
         )),
     }
 }
@@ -93,7 +99,9 @@ pub fn run(args: ExportArgs) -> Result<u8, Error> {
     let endpoints = endpoints(&args)?;
     let credential = credential(&args)?;
     let tenant_id = match &credential {
-        Credential::ClientSecret { tenant, .. } => Some(tenant.clone()),
+        Credential::ClientSecret { tenant, .. } | Credential::Federated { tenant, .. } => {
+            Some(tenant.clone())
+        }
         Credential::Tokens { .. } => args.tenant.clone(),
     };
     let auth = Auth::new(credential, endpoints.clone());
@@ -154,7 +162,8 @@ pub fn simulate(args: SimulateArgs) -> Result<u8, Error> {
     let tenant = crate::simulator::Tenant::load(&args.snapshot)?;
     let secret =
         std::env::var("B2BREADY_SIMULATOR_SECRET").unwrap_or_else(|_| "simulator-secret".into());
-    let sim = crate::simulator::Simulator::new(tenant, args.client_id, secret, args.faults);
+    let mut sim = crate::simulator::Simulator::new(tenant, args.client_id, secret, args.faults);
+    sim.federated = Some((args.federated_issuer, args.federated_subject));
     sim.serve(&args.listen).map_err(Error::Usage)?;
     Ok(0)
 }

@@ -26,6 +26,15 @@ pub enum Credential {
         client_id: String,
         secret: Secret,
     },
+    /// Workload identity federation: `AZURE_TENANT_ID`, `AZURE_CLIENT_ID` and
+    /// `AZURE_FEDERATED_TOKEN_FILE`, a token from another identity provider (GitHub Actions,
+    /// Kubernetes) that Entra exchanges. The file is read anew for every sign-in, since those
+    /// tokens are short-lived and the platform replaces them.
+    Federated {
+        tenant: String,
+        client_id: String,
+        token_file: std::path::PathBuf,
+    },
     /// A token acquired beforehand (e.g. `az account get-access-token`), per resource.
     Tokens {
         graph: Option<Secret>,
@@ -47,6 +56,8 @@ struct TokenError {
     #[serde(default)]
     error_description: String,
 }
+
+pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// Renew this long before a token expires, so a long page never runs out mid-request.
 const EARLY: Duration = Duration::from_secs(120);
@@ -85,7 +96,7 @@ impl Auth {
     /// ARM token).
     pub fn can_sign_in(&self, resource: Resource) -> bool {
         match &self.credential {
-            Credential::ClientSecret { .. } => true,
+            Credential::ClientSecret { .. } | Credential::Federated { .. } => true,
             Credential::Tokens { graph, arm } => match resource {
                 Resource::Graph => graph.is_some(),
                 Resource::Arm => arm.is_some(),
@@ -129,6 +140,26 @@ impl Auth {
                     ("grant_type", "client_credentials"),
                 ],
             )?,
+            Credential::Federated {
+                tenant,
+                client_id,
+                token_file,
+            } => {
+                let assertion = std::fs::read_to_string(token_file).map_err(|e| {
+                    GraphError::Auth(format!("cannot read {}: {e}", token_file.display()))
+                })?;
+                self.client_credentials(
+                    http,
+                    tenant,
+                    &[
+                        ("client_id", client_id.as_str()),
+                        ("client_assertion_type", JWT_BEARER),
+                        ("client_assertion", assertion.trim()),
+                        ("scope", &self.scope(resource)),
+                        ("grant_type", "client_credentials"),
+                    ],
+                )?
+            }
         };
         if let Ok(mut cache) = self.cache.lock() {
             let until = Instant::now() + lifetime.saturating_sub(EARLY);

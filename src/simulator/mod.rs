@@ -36,6 +36,8 @@ pub struct Simulator {
     pub client_id: String,
     pub client_secret: String,
     pub token_lifetime_secs: u64,
+    /// The trusted federated credential: issuer and subject.
+    pub federated: Option<(String, String)>,
     pub faults: Faults,
     tokens: Mutex<HashMap<String, Instant>>,
     requests: AtomicU64,
@@ -84,6 +86,7 @@ impl Simulator {
             client_id,
             client_secret,
             token_lifetime_secs: 3599,
+            federated: None,
             faults,
             tokens: Mutex::new(HashMap::new()),
             requests: AtomicU64::new(0),

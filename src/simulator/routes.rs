@@ -166,7 +166,16 @@ fn token(sim: &Simulator, request: Request, body: &str) {
         let e = json!({"error": "unsupported_grant_type", "error_description": "AADSTS70003: The app requested an unsupported grant type.", "error_codes": [70003]});
         return respond(request, 400, &e, &[]);
     }
-    if field("client_id") != sim.client_id || field("client_secret") != sim.client_secret {
+    let federated = field("client_assertion_type") == crate::graph::auth::JWT_BEARER;
+    if federated
+        && !(field("client_id") == sim.client_id && federated_ok(sim, field("client_assertion")))
+    {
+        let e = json!({"error": "invalid_client", "error_description": "AADSTS70021: No matching federated identity record found for presented assertion.", "error_codes": [70021]});
+        return respond(request, 400, &e, &[]);
+    }
+    if !federated
+        && (field("client_id") != sim.client_id || field("client_secret") != sim.client_secret)
+    {
         let e = json!({"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.", "error_codes": [7000215]});
         return respond(request, 401, &e, &[]);
     }
@@ -188,6 +197,39 @@ fn token(sim: &Simulator, request: Request, body: &str) {
     }
     let body = json!({"token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime, "access_token": token});
     respond(request, 200, &body, &[])
+}
+
+/// A federated assertion matches when its audience is Entra's token exchange, its issuer and
+/// subject are the trusted credential's, and it has not expired. The simulator does not check
+/// signatures: it rehearses the flow, not the identity provider.
+fn federated_ok(sim: &Simulator, assertion: &str) -> bool {
+    use base64::Engine;
+    let Some((issuer, subject)) = &sim.federated else {
+        return false;
+    };
+    let Some(payload) = assertion.split('.').nth(1) else {
+        return false;
+    };
+    let decoded =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('='));
+    let Some(claims) = decoded
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+    else {
+        return false;
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let audience_ok = match &claims["aud"] {
+        Value::String(a) => a == "api://AzureADTokenExchange",
+        Value::Array(a) => a.iter().any(|x| x == "api://AzureADTokenExchange"),
+        _ => false,
+    };
+    audience_ok
+        && claims["iss"] == issuer.as_str()
+        && claims["sub"] == subject.as_str()
+        && claims["exp"].as_u64().is_some_and(|e| e > now)
 }
 
 fn authorize(sim: &Simulator, request: &Request, n: u64) -> Result<(), (u16, Value)> {

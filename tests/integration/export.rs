@@ -288,3 +288,66 @@ fn a_used_folder_is_refused_and_plain_http_is_only_for_loopback() {
         stderr_of(&o)
     );
 }
+
+fn assertion(issuer: &str, subject: &str, expires_in: i64) -> String {
+    use base64::Engine;
+    let b64 = |v: serde_json::Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+    };
+    let exp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs() as i64
+        + expires_in;
+    format!(
+        "{}.{}.c2lnbmF0dXJl",
+        b64(serde_json::json!({"alg": "RS256", "typ": "JWT", "kid": "k1"})),
+        b64(
+            serde_json::json!({"aud": "api://AzureADTokenExchange", "iss": issuer, "sub": subject, "exp": exp})
+        )
+    )
+}
+
+#[test]
+fn workload_identity_federation_exchanges_the_token_file_and_refuses_a_stranger() {
+    let sim = Simulator::start(&contoso(), &[]);
+    let dir = tempfile::tempdir().expect("temp");
+    let token_file = dir.path().join("oidc-token");
+    let issuer = "https://token.actions.githubusercontent.com";
+    std::fs::write(
+        &token_file,
+        assertion(issuer, "repo:contoso/identity:ref:refs/heads/main", 600),
+    )
+    .expect("write");
+    let out = dir.path().join("snapshot");
+    let o = sim
+        .export(CONTOSO)
+        .env_remove("AZURE_CLIENT_SECRET")
+        .env("AZURE_FEDERATED_TOKEN_FILE", &token_file)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr_of(&o));
+    assert_eq!(verdicts_csv(&out, &[]), verdicts_csv(&contoso(), &[]));
+
+    // Another repository's token, or an expired one, is not exchanged.
+    for bad in [
+        assertion(issuer, "repo:mallory/fork:ref:refs/heads/main", 600),
+        assertion(issuer, "repo:contoso/identity:ref:refs/heads/main", -60),
+    ] {
+        std::fs::write(&token_file, bad).expect("write");
+        let o = sim
+            .export(CONTOSO)
+            .env_remove("AZURE_CLIENT_SECRET")
+            .env("AZURE_FEDERATED_TOKEN_FILE", &token_file)
+            .arg("--out")
+            .arg(dir.path().join("refused"))
+            .output()
+            .expect("run");
+        let err = stderr_of(&o);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.contains("AADSTS70021"), "{err}");
+        let _ = std::fs::remove_dir_all(dir.path().join("refused"));
+    }
+}
