@@ -190,6 +190,9 @@ pub struct ExportArgs {
     /// The tenant (id or domain) to sign in to.
     #[arg(long, env = "AZURE_TENANT_ID", value_name = "TENANT")]
     pub tenant: Option<String>,
+    /// Sign in as a person: print a code to enter at the sign-in page, then wait.
+    #[arg(long)]
+    pub device_code: bool,
     /// A Graph access token acquired beforehand, in a file (or B2BREADY_ACCESS_TOKEN).
     #[arg(long, value_name = "FILE")]
     pub access_token_file: Option<PathBuf>,

@@ -14,6 +14,10 @@ use crate::export::{self, ExportOptions};
 use crate::graph::auth::Credential;
 use crate::graph::{Auth, Client, Endpoints, RetryPolicy, Secret, check_root};
 
+/// Microsoft's public client for Graph command-line tools, used for device code sign-in when
+/// `AZURE_CLIENT_ID` names no app of the tenant's own.
+const GRAPH_COMMAND_LINE_TOOLS: &str = "14d82eec-204b-4c2f-b7e8-296a70dab67e";
+
 fn read_secret(path: &Path) -> Result<Secret, Error> {
     let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
         what: format!("cannot read {}", path.display()),
@@ -73,6 +77,18 @@ fn credential(args: &ExportArgs) -> Result<Credential, Error> {
     if graph.is_some() {
         return Ok(Credential::Tokens { graph, arm });
     }
+    if args.device_code {
+        return Ok(Credential::DeviceCode {
+            tenant: args
+                .tenant
+                .clone()
+                .unwrap_or_else(|| "organizations".into()),
+            client_id: std::env::var("AZURE_CLIENT_ID")
+                .ok()
+                .filter(|v| !v.is_empty())
+                .unwrap_or_else(|| GRAPH_COMMAND_LINE_TOOLS.into()),
+        });
+    }
     let client_id = std::env::var("AZURE_CLIENT_ID")
         .ok()
         .filter(|v| !v.is_empty());
@@ -99,9 +115,9 @@ pub fn run(args: ExportArgs) -> Result<u8, Error> {
     let endpoints = endpoints(&args)?;
     let credential = credential(&args)?;
     let tenant_id = match &credential {
-        Credential::ClientSecret { tenant, .. } | Credential::Federated { tenant, .. } => {
-            Some(tenant.clone())
-        }
+        Credential::ClientSecret { tenant, .. }
+        | Credential::Federated { tenant, .. }
+        | Credential::DeviceCode { tenant, .. } => Some(tenant.clone()),
         Credential::Tokens { .. } => args.tenant.clone(),
     };
     let auth = Auth::new(credential, endpoints.clone());

@@ -171,6 +171,10 @@ pub fn run(client: &Client, options: &ExportOptions) -> Result<Vec<Outcome>, Exp
         };
         let entry = match result {
             Ok(entry) => entry,
+            Err(GraphError::Auth(m)) if matches!(source, Source::GuestUsages) => finished(
+                Status::Denied,
+                &format!("cannot sign in to Azure Resource Manager: {m}"),
+            ),
             Err(e) => match e.status() {
                 Some(403) => finished(
                     Status::Denied,

@@ -35,6 +35,9 @@ pub enum Credential {
         client_id: String,
         token_file: std::path::PathBuf,
     },
+    /// A person at a keyboard: the device code flow, then a refresh token for the other
+    /// resource, so one sign-in serves Graph and ARM.
+    DeviceCode { tenant: String, client_id: String },
     /// A token acquired beforehand (e.g. `az account get-access-token`), per resource.
     Tokens {
         graph: Option<Secret>,
@@ -47,6 +50,8 @@ struct TokenResponse {
     access_token: String,
     #[serde(default)]
     expires_in: Option<u64>,
+    #[serde(default)]
+    refresh_token: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -67,7 +72,29 @@ pub struct Auth {
     credential: Credential,
     endpoints: Endpoints,
     cache: Mutex<HashMap<Resource, (Secret, Instant)>>,
+    refresh: Mutex<Option<Secret>>,
 }
+
+#[derive(Deserialize)]
+struct DeviceCode {
+    device_code: String,
+    #[serde(default)]
+    message: String,
+    #[serde(default = "five")]
+    interval: u64,
+    #[serde(default = "fifteen_minutes")]
+    expires_in: u64,
+}
+
+fn five() -> u64 {
+    5
+}
+
+fn fifteen_minutes() -> u64 {
+    900
+}
+
+pub const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
 impl Auth {
     pub fn new(credential: Credential, endpoints: Endpoints) -> Self {
@@ -75,6 +102,7 @@ impl Auth {
             credential,
             endpoints,
             cache: Mutex::new(HashMap::new()),
+            refresh: Mutex::new(None),
         }
     }
 
@@ -96,7 +124,9 @@ impl Auth {
     /// ARM token).
     pub fn can_sign_in(&self, resource: Resource) -> bool {
         match &self.credential {
-            Credential::ClientSecret { .. } | Credential::Federated { .. } => true,
+            Credential::ClientSecret { .. }
+            | Credential::Federated { .. }
+            | Credential::DeviceCode { .. } => true,
             Credential::Tokens { graph, arm } => match resource {
                 Resource::Graph => graph.is_some(),
                 Resource::Arm => arm.is_some(),
@@ -140,6 +170,22 @@ impl Auth {
                     ("grant_type", "client_credentials"),
                 ],
             )?,
+            Credential::DeviceCode { tenant, client_id } => {
+                let refresh = self.refresh.lock().ok().and_then(|r| r.clone());
+                match refresh {
+                    Some(r) => self.client_credentials(
+                        http,
+                        tenant,
+                        &[
+                            ("client_id", client_id.as_str()),
+                            ("grant_type", "refresh_token"),
+                            ("refresh_token", r.expose()),
+                            ("scope", &format!("{} offline_access", self.scope(resource))),
+                        ],
+                    )?,
+                    None => self.device_code(http, tenant, client_id, resource)?,
+                }
+            }
             Credential::Federated {
                 tenant,
                 client_id,
@@ -168,6 +214,92 @@ impl Auth {
         Ok(token)
     }
 
+    /// Shows the person a code to enter in a browser, then polls until they have signed in.
+    fn device_code(
+        &self,
+        http: &reqwest::blocking::Client,
+        tenant: &str,
+        client_id: &str,
+        resource: Resource,
+    ) -> Result<(Secret, Duration), GraphError> {
+        let url = format!("{}/{tenant}/oauth2/v2.0/devicecode", self.endpoints.login);
+        let scope = format!("{} offline_access", self.scope(resource));
+        let response = http
+            .post(&url)
+            .form(&[("client_id", client_id), ("scope", &scope)])
+            .send()
+            .map_err(|e| GraphError::Network {
+                url: url.clone(),
+                message: super::client::describe(&e),
+            })?;
+        let text = response.text().unwrap_or_default();
+        let code: DeviceCode = serde_json::from_str(&text).map_err(|_| {
+            let e: TokenError = serde_json::from_str(&text).unwrap_or(TokenError {
+                error: "no device code".into(),
+                error_description: String::new(),
+            });
+            GraphError::Auth(format!(
+                "{}: {}",
+                e.error,
+                e.error_description.lines().next().unwrap_or("")
+            ))
+        })?;
+        eprintln!("{}", code.message);
+        let mut interval = Duration::from_secs(code.interval.max(1));
+        let deadline = Instant::now() + Duration::from_secs(code.expires_in);
+        let token_url = format!("{}/{tenant}/oauth2/v2.0/token", self.endpoints.login);
+        loop {
+            if Instant::now() > deadline {
+                return Err(GraphError::Auth(
+                    "the device code expired before sign-in finished".into(),
+                ));
+            }
+            std::thread::sleep(interval);
+            let response = http
+                .post(&token_url)
+                .form(&[
+                    ("grant_type", DEVICE_CODE_GRANT),
+                    ("client_id", client_id),
+                    ("device_code", &code.device_code),
+                ])
+                .send()
+                .map_err(|e| GraphError::Network {
+                    url: token_url.clone(),
+                    message: super::client::describe(&e),
+                })?;
+            let ok = response.status().is_success();
+            let text = response.text().unwrap_or_default();
+            if ok {
+                return self.accept(&token_url, &text);
+            }
+            let e: TokenError = serde_json::from_str(&text).unwrap_or(TokenError {
+                error: "unknown".into(),
+                error_description: String::new(),
+            });
+            match e.error.as_str() {
+                "authorization_pending" => {}
+                "slow_down" => interval += Duration::from_secs(5),
+                _ => {
+                    let first = e.error_description.lines().next().unwrap_or("");
+                    return Err(GraphError::Auth(format!("{}: {first}", e.error)));
+                }
+            }
+        }
+    }
+
+    /// Reads a token response, keeping a refresh token if one came with it.
+    fn accept(&self, url: &str, text: &str) -> Result<(Secret, Duration), GraphError> {
+        let t: TokenResponse = serde_json::from_str(text)
+            .map_err(|_| GraphError::Auth(format!("{url} answered without an access token")))?;
+        if let (Some(r), Ok(mut slot)) = (t.refresh_token, self.refresh.lock()) {
+            *slot = Some(Secret::new(r));
+        }
+        Ok((
+            Secret::new(t.access_token),
+            Duration::from_secs(t.expires_in.unwrap_or(3599)),
+        ))
+    }
+
     fn client_credentials(
         &self,
         http: &reqwest::blocking::Client,
@@ -193,11 +325,6 @@ impl Auth {
             let first_line = e.error_description.lines().next().unwrap_or("").to_owned();
             return Err(GraphError::Auth(format!("{}: {first_line}", e.error)));
         }
-        let t: TokenResponse = serde_json::from_str(&text)
-            .map_err(|_| GraphError::Auth(format!("{url} answered without an access token")))?;
-        Ok((
-            Secret::new(t.access_token),
-            Duration::from_secs(t.expires_in.unwrap_or(3599)),
-        ))
+        self.accept(&url, &text)
     }
 }

@@ -40,6 +40,9 @@ pub struct Simulator {
     pub federated: Option<(String, String)>,
     pub faults: Faults,
     tokens: Mutex<HashMap<String, Instant>>,
+    /// Device codes waiting for their person, with the polls left before they approve.
+    pub(crate) device_codes: Mutex<HashMap<String, u32>>,
+    pub(crate) refresh_tokens: Mutex<std::collections::HashSet<String>>,
     requests: AtomicU64,
     page_requests: AtomicU64,
     users_pages: AtomicU64,
@@ -89,6 +92,8 @@ impl Simulator {
             federated: None,
             faults,
             tokens: Mutex::new(HashMap::new()),
+            device_codes: Mutex::new(HashMap::new()),
+            refresh_tokens: Mutex::new(std::collections::HashSet::new()),
             requests: AtomicU64::new(0),
             page_requests: AtomicU64::new(0),
             users_pages: AtomicU64::new(0),

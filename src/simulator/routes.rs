@@ -46,6 +46,9 @@ pub fn handle(sim: &Simulator, mut request: Request) {
     };
     let path = url.path().trim_end_matches('/').to_owned();
     let query: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    if request.method() == &tiny_http::Method::Post && path.ends_with("/oauth2/v2.0/devicecode") {
+        return device_code(sim, request);
+    }
     if request.method() == &tiny_http::Method::Post && path.ends_with("/oauth2/v2.0/token") {
         let mut body = String::new();
         let _ = request.as_reader().read_to_string(&mut body);
@@ -156,12 +159,99 @@ pub fn handle(sim: &Simulator, mut request: Request) {
     page(sim, request, &path, &query, collection, lines)
 }
 
+/// Starts a device code sign-in; the simulated person signs in after two polls.
+fn device_code(sim: &Simulator, request: Request) {
+    let serial = sim.token_serial.fetch_add(1, Ordering::SeqCst);
+    let code = format!("dc{serial:08x}");
+    if let Ok(mut codes) = sim.device_codes.lock() {
+        codes.insert(code.clone(), 2);
+    }
+    let body = json!({"device_code": code, "user_code": "SIMU-LATE", "verification_uri": "https://microsoft.com/devicelogin",
+        "expires_in": 900, "interval": 1,
+        "message": "To sign in, use a web browser to open the page https://microsoft.com/devicelogin and enter the code SIMU-LATE to authenticate."});
+    respond(request, 200, &body, &[])
+}
+
+/// Issues an access token (and, for people, a refresh token).
+fn issue(sim: &Simulator, request: Request, with_refresh: bool) {
+    let serial = sim.token_serial.fetch_add(1, Ordering::SeqCst);
+    let token = format!(
+        "sim.{serial:08x}.{:016x}",
+        (serial + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    );
+    let lifetime = sim.faults.token_lifetime;
+    if let Ok(mut tokens) = sim.tokens.lock() {
+        tokens.insert(
+            token.clone(),
+            Instant::now() + Duration::from_secs(lifetime),
+        );
+    }
+    let mut body = json!({"token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime, "access_token": token});
+    if with_refresh {
+        let refresh = format!("simrt.{serial:08x}");
+        if let Ok(mut r) = sim.refresh_tokens.lock() {
+            r.insert(refresh.clone());
+        }
+        body["refresh_token"] = json!(refresh);
+    }
+    respond(request, 200, &body, &[])
+}
+
 fn token(sim: &Simulator, request: Request, body: &str) {
     let form: std::collections::HashMap<String, String> =
         url::form_urlencoded::parse(body.as_bytes())
             .into_owned()
             .collect();
     let field = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
+    let oauth_error = |code: &str, text: &str| json!({"error": code, "error_description": text});
+    match field("grant_type") {
+        crate::graph::auth::DEVICE_CODE_GRANT => {
+            let left = sim.device_codes.lock().ok().and_then(|mut c| {
+                let n = c.get_mut(field("device_code"))?;
+                let left = *n;
+                *n = n.saturating_sub(1);
+                Some(left)
+            });
+            return match left {
+                None => respond(
+                    request,
+                    400,
+                    &oauth_error("expired_token", "AADSTS70019: Verification code expired."),
+                    &[],
+                ),
+                Some(0) => issue(sim, request, true),
+                Some(_) => respond(
+                    request,
+                    400,
+                    &oauth_error(
+                        "authorization_pending",
+                        "AADSTS70016: OAuth 2.0 device flow error. Authorization is pending.",
+                    ),
+                    &[],
+                ),
+            };
+        }
+        "refresh_token" => {
+            let known = sim
+                .refresh_tokens
+                .lock()
+                .is_ok_and(|r| r.contains(field("refresh_token")));
+            return if known {
+                issue(sim, request, true)
+            } else {
+                respond(
+                    request,
+                    400,
+                    &oauth_error(
+                        "invalid_grant",
+                        "AADSTS9002313: Invalid request. Request is malformed or invalid.",
+                    ),
+                    &[],
+                )
+            };
+        }
+        _ => {}
+    }
     if field("grant_type") != "client_credentials" {
         let e = json!({"error": "unsupported_grant_type", "error_description": "AADSTS70003: The app requested an unsupported grant type.", "error_codes": [70003]});
         return respond(request, 400, &e, &[]);
@@ -183,20 +273,7 @@ fn token(sim: &Simulator, request: Request, body: &str) {
         let e = json!({"error": "invalid_scope", "error_description": "AADSTS70011: The provided request must include a 'scope' input parameter.", "error_codes": [70011]});
         return respond(request, 400, &e, &[]);
     }
-    let serial = sim.token_serial.fetch_add(1, Ordering::SeqCst);
-    let token = format!(
-        "sim.{serial:08x}.{:016x}",
-        (serial + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)
-    );
-    let lifetime = sim.faults.token_lifetime;
-    if let Ok(mut tokens) = sim.tokens.lock() {
-        tokens.insert(
-            token.clone(),
-            Instant::now() + Duration::from_secs(lifetime),
-        );
-    }
-    let body = json!({"token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime, "access_token": token});
-    respond(request, 200, &body, &[])
+    issue(sim, request, false)
 }
 
 /// A federated assertion matches when its audience is Entra's token exchange, its issuer and

@@ -351,3 +351,26 @@ fn workload_identity_federation_exchanges_the_token_file_and_refuses_a_stranger(
         let _ = std::fs::remove_dir_all(dir.path().join("refused"));
     }
 }
+
+#[test]
+fn device_code_sign_in_shows_the_code_waits_and_serves_graph_and_arm() {
+    let sim = Simulator::start(&contoso(), &[]);
+    let dir = tempfile::tempdir().expect("temp");
+    let out = dir.path().join("snapshot");
+    let o = sim
+        .export(CONTOSO)
+        .env_remove("AZURE_CLIENT_SECRET")
+        .arg("--device-code")
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("run");
+    let err = stderr_of(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(err.contains("enter the code SIMU-LATE"), "{err}");
+    // One sign-in: ARM's token came from the refresh token, not a second device code.
+    assert_eq!(err.matches("enter the code").count(), 1, "{err}");
+    let m = manifest(&out);
+    assert_eq!(m["collections"]["guestUsages"]["status"], "ok");
+    assert_eq!(verdicts_csv(&out, &[]), verdicts_csv(&contoso(), &[]));
+}
