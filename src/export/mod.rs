@@ -112,6 +112,76 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ExportError + '_ {
     }
 }
 
+/// Progress on standard error: a bar per collection (count and rate) on a terminal, plain
+/// log lines otherwise, nothing with `--quiet`.
+enum Reporter {
+    Quiet,
+    Lines { last: Instant },
+    Bar(indicatif::ProgressBar),
+}
+
+impl Reporter {
+    fn start(enabled: bool, name: &str) -> Self {
+        use std::io::IsTerminal;
+        if !enabled {
+            return Reporter::Quiet;
+        }
+        if !std::io::stderr().is_terminal() {
+            return Reporter::Lines {
+                last: Instant::now(),
+            };
+        }
+        let bar = indicatif::ProgressBar::new_spinner();
+        let style = indicatif::ProgressStyle::with_template(
+            "{spinner} {prefix:<40} {human_pos:>10} records  {msg:>10}  {elapsed}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner());
+        bar.set_style(style);
+        bar.set_prefix(name.to_owned());
+        bar.enable_steady_tick(Duration::from_millis(200));
+        Reporter::Bar(bar)
+    }
+
+    fn update(&mut self, name: &str, count: u64) {
+        match self {
+            Reporter::Quiet => {}
+            Reporter::Lines { last } => {
+                if last.elapsed() > Duration::from_secs(5) {
+                    eprintln!("{name}: {count} records so far");
+                    *last = Instant::now();
+                }
+            }
+            Reporter::Bar(bar) => {
+                bar.set_position(count);
+                let secs = bar.elapsed().as_secs_f64().max(0.001);
+                bar.set_message(format!("{:.0}/s", count as f64 / secs));
+            }
+        }
+    }
+
+    fn note(&self, message: &str) {
+        match self {
+            Reporter::Quiet => {}
+            Reporter::Lines { .. } => eprintln!("{message}"),
+            Reporter::Bar(bar) => bar.println(message),
+        }
+    }
+
+    fn finish(self, name: &str, entry: &CollectionEntry, took: Duration) {
+        let line = format!(
+            "{name}: {} ({} records, {:.1} s)",
+            entry.status.as_str(),
+            entry.count.unwrap_or(0),
+            took.as_secs_f64()
+        );
+        match self {
+            Reporter::Quiet => {}
+            Reporter::Lines { .. } => eprintln!("{line}"),
+            Reporter::Bar(bar) => bar.finish_with_message(line.clone()),
+        }
+    }
+}
+
 pub struct ExportOptions {
     pub out: PathBuf,
     pub resume: bool,
@@ -159,6 +229,7 @@ pub fn run(client: &Client, options: &ExportOptions) -> Result<Vec<Outcome>, Exp
             continue;
         }
         let started = Instant::now();
+        let mut reporter = Reporter::start(options.progress, name);
         let result = if options.skip.iter().any(|s| s == name) {
             Ok(finished(Status::Skipped, "not asked for (--skip)"))
         } else if matches!(source, Source::GuestUsages) && !client.auth.can_sign_in(Resource::Arm) {
@@ -167,7 +238,7 @@ pub fn run(client: &Client, options: &ExportOptions) -> Result<Vec<Outcome>, Exp
                 "no Azure Resource Manager token was given",
             ))
         } else {
-            fetch(client, options, &mut state, name, *source)
+            fetch(client, options, &mut state, name, *source, &mut reporter)
         };
         let entry = match result {
             Ok(entry) => entry,
@@ -194,14 +265,7 @@ pub fn run(client: &Client, options: &ExportOptions) -> Result<Vec<Outcome>, Exp
                 }
             },
         };
-        if options.progress {
-            eprintln!(
-                "{name}: {} ({} records, {:.1} s)",
-                entry.status.as_str(),
-                entry.count.unwrap_or(0),
-                started.elapsed().as_secs_f64()
-            );
-        }
+        reporter.finish(name, &entry, started.elapsed());
         if *name == "organization" && state.tenant_id.is_none() {
             state.tenant_id = first_id(&dir.join("organization.jsonl"));
         }
@@ -253,6 +317,7 @@ fn fetch(
     state: &mut State,
     name: &str,
     source: Source,
+    reporter: &mut Reporter,
 ) -> Result<CollectionEntry, GraphError> {
     let dir = &options.out;
     let partial = dir.join(format!("{name}.jsonl.partial"));
@@ -287,7 +352,6 @@ fn fetch(
         .unwrap_or_else(|| first_url.clone());
     let mut count = progress.count;
     let mut seen_links = std::collections::HashSet::new();
-    let mut last_report = Instant::now();
     let resource = if matches!(source, Source::GuestUsages) {
         Resource::Arm
     } else {
@@ -309,16 +373,10 @@ fn fetch(
             let page = match fetched {
                 Ok(p) => p,
                 Err(e) if e.is_expired_page_token() => {
-                    restart(
-                        state,
-                        name,
-                        &mut out,
-                        &mut count,
-                        &mut url,
-                        &first_url,
-                        "the page token expired",
-                    )
-                    .map_err(io_err)?;
+                    restart(state, name, &mut out, "the page token expired", reporter)
+                        .map_err(io_err)?;
+                    count = 0;
+                    url = first_url.clone();
                     seen_links.clear();
                     if state.progress(name).restarts > MAX_RESTARTS {
                         return Err(e);
@@ -329,16 +387,10 @@ fn fetch(
             };
             let next = match page.next_link {
                 Some(next) if next == url || !seen_links.insert(next.clone()) => {
-                    restart(
-                        state,
-                        name,
-                        &mut out,
-                        &mut count,
-                        &mut url,
-                        &first_url,
-                        "a next link repeated",
-                    )
-                    .map_err(io_err)?;
+                    restart(state, name, &mut out, "a next link repeated", reporter)
+                        .map_err(io_err)?;
+                    count = 0;
+                    url = first_url.clone();
                     seen_links.clear();
                     if state.progress(name).restarts > MAX_RESTARTS {
                         return Err(GraphError::Config(format!(
@@ -368,10 +420,7 @@ fn fetch(
             p.count = count;
             p.next_link = next.clone();
             state.save(dir).map_err(io_err)?;
-            if options.progress && last_report.elapsed() > Duration::from_secs(5) {
-                eprintln!("{name}: {count} records so far");
-                last_report = Instant::now();
-            }
+            reporter.update(name, count);
             match next {
                 Some(n) => url = n,
                 None => return Ok(()),
@@ -401,25 +450,21 @@ fn restart(
     state: &mut State,
     name: &str,
     out: &mut BufWriter<std::fs::File>,
-    count: &mut u64,
-    url: &mut String,
-    first_url: &str,
     why: &str,
+    reporter: &Reporter,
 ) -> std::io::Result<()> {
     out.flush()?;
     out.get_mut().set_len(0)?;
     out.seek(SeekFrom::Start(0))?;
-    *count = 0;
-    *url = first_url.to_owned();
     let p = state.progress(name);
     p.restarts += 1;
     p.offset = 0;
     p.count = 0;
     p.next_link = None;
-    eprintln!(
+    reporter.note(&format!(
         "{name}: {why}; starting the collection over (restart {})",
         p.restarts
-    );
+    ));
     Ok(())
 }
 
