@@ -294,13 +294,7 @@ fn short(e: &GraphError) -> String {
 }
 
 fn finished(status: Status, reason: &str) -> CollectionEntry {
-    CollectionEntry {
-        file: None,
-        count: None,
-        sha256: None,
-        status,
-        reason: Some(reason.into()),
-    }
+    CollectionEntry::missing(status, reason)
 }
 
 fn first_id(path: &Path) -> Option<String> {

@@ -85,6 +85,19 @@ pub struct Manifest {
     pub collections: BTreeMap<String, CollectionEntry>,
 }
 
+impl CollectionEntry {
+    /// A collection that was not collected, and why.
+    pub fn missing(status: Status, reason: &str) -> Self {
+        Self {
+            file: None,
+            count: None,
+            sha256: None,
+            status,
+            reason: Some(reason.into()),
+        }
+    }
+}
+
 /// A collection that can be read: its entry was `ok` and its file name is safe.
 #[derive(Debug, Clone)]
 pub struct CollectionFile {

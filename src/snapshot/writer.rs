@@ -120,16 +120,9 @@ impl SnapshotWriter {
 
     /// Records a collection that was not collected, and why.
     pub fn mark(&mut self, name: &str, status: Status, reason: &str) {
-        self.manifest.collections.insert(
-            name.into(),
-            CollectionEntry {
-                file: None,
-                count: None,
-                sha256: None,
-                status,
-                reason: Some(reason.into()),
-            },
-        );
+        self.manifest
+            .collections
+            .insert(name.into(), CollectionEntry::missing(status, reason));
     }
 
     pub fn finish(mut self, complete: bool) -> Result<PathBuf, SnapshotError> {

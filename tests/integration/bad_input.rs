@@ -17,6 +17,13 @@ fn snapshot(dir: &Path) -> PathBuf {
     t.write(&dir.join("snapshot"))
 }
 
+/// Replaces text in a snapshot's manifest.
+fn edit_manifest(snap: &Path, from: &str, to: &str) {
+    let path = snap.join("manifest.json");
+    let text = std::fs::read_to_string(&path).expect("manifest");
+    std::fs::write(&path, text.replace(from, to)).expect("write");
+}
+
 fn users_path(snap: &Path) -> PathBuf {
     snap.join("users.jsonl")
 }
@@ -134,9 +141,7 @@ fn a_manifest_whose_count_or_digest_disagrees_is_refused() {
 fn a_manifest_cannot_point_outside_the_snapshot() {
     let dir = tempfile::tempdir().expect("temp");
     let snap = snapshot(dir.path());
-    let path = snap.join("manifest.json");
-    let text = std::fs::read_to_string(&path).expect("manifest");
-    std::fs::write(&path, text.replace("\"users.jsonl\"", "\"../users.jsonl\"")).expect("write");
+    edit_manifest(&snap, "\"users.jsonl\"", "\"../users.jsonl\"");
     let err = fails(&snap, &[]);
     assert!(err.contains("inside the snapshot folder"), "{err}");
 }
@@ -145,13 +150,7 @@ fn a_manifest_cannot_point_outside_the_snapshot() {
 fn an_unknown_format_version_is_refused() {
     let dir = tempfile::tempdir().expect("temp");
     let snap = snapshot(dir.path());
-    let path = snap.join("manifest.json");
-    let text = std::fs::read_to_string(&path).expect("manifest");
-    std::fs::write(
-        &path,
-        text.replace("b2bready-snapshot/1", "b2bready-snapshot/9"),
-    )
-    .expect("write");
+    edit_manifest(&snap, "b2bready-snapshot/1", "b2bready-snapshot/9");
     let err = fails(&snap, &[]);
     assert!(err.contains("b2bready-snapshot/9"), "{err}");
 }
@@ -179,13 +178,7 @@ fn duplicate_user_ids_name_both_lines() {
 fn an_incomplete_snapshot_needs_allow_incomplete() {
     let dir = tempfile::tempdir().expect("temp");
     let snap = snapshot(dir.path());
-    let path = snap.join("manifest.json");
-    let text = std::fs::read_to_string(&path).expect("manifest");
-    std::fs::write(
-        &path,
-        text.replace("\"complete\": true", "\"complete\": false"),
-    )
-    .expect("write");
+    edit_manifest(&snap, "\"complete\": true", "\"complete\": false");
     let err = fails(&snap, &[]);
     assert!(err.contains("--allow-incomplete"), "{err}");
     bin()
