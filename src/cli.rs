@@ -202,6 +202,12 @@ pub struct ExportArgs {
     /// Users per page (Graph allows at most 999).
     #[arg(long, default_value_t = 999, value_parser = clap::value_parser!(u32).range(1..=999))]
     pub page_size: u32,
+    /// Also read each user's group memberships (memberOf), 20 users per $batch request.
+    #[arg(long)]
+    pub memberships: bool,
+    /// Also read each user's authentication methods, 20 users per $batch request.
+    #[arg(long)]
+    pub authentication_methods: bool,
     /// A collection not to read, e.g. guestUsages. Repeatable.
     #[arg(long, value_name = "COLLECTION")]
     pub skip: Vec<String>,

@@ -141,6 +141,14 @@ pub fn run(args: ExportArgs) -> Result<u8, Error> {
         resume,
         page_size: args.page_size,
         skip: args.skip.clone(),
+        per_user: [
+            (args.memberships, "memberships"),
+            (args.authentication_methods, "authenticationMethods"),
+        ]
+        .into_iter()
+        .filter(|(asked, _)| *asked)
+        .map(|(_, name)| name.to_owned())
+        .collect(),
         cloud: args.cloud.as_str().into(),
         tenant_id: tenant_id.filter(|t| t.len() == 36),
         progress: !args.quiet,

@@ -29,6 +29,9 @@ enum Source {
     List(&'static str),
     Single(&'static str),
     GuestUsages,
+    /// One request per user, sent 20 at a time through `$batch`: the URL (with `{id}`) and
+    /// the key the user's list is written under.
+    PerUser(&'static str, &'static str),
 }
 
 /// Every collection an export reads, where from, and the least privileged permission.
@@ -71,6 +74,16 @@ const COLLECTIONS: &[(&str, Source, &str)] = &[
         "guestUsages",
         Source::GuestUsages,
         "the Azure Reader role (Microsoft.AzureActiveDirectory/guestUsages/read) on each subscription",
+    ),
+    (
+        "memberships",
+        Source::PerUser("/users/{id}/memberOf?$select=id,displayName", "memberOf"),
+        "GroupMember.Read.All",
+    ),
+    (
+        "authenticationMethods",
+        Source::PerUser("/users/{id}/authentication/methods", "methods"),
+        "UserAuthenticationMethod.Read.All",
     ),
 ];
 
@@ -187,6 +200,8 @@ pub struct ExportOptions {
     pub resume: bool,
     pub page_size: u32,
     pub skip: Vec<String>,
+    /// Per-user collections asked for (memberships, authenticationMethods).
+    pub per_user: Vec<String>,
     pub cloud: String,
     pub tenant_id: Option<String>,
     /// Progress lines on standard error.
@@ -232,6 +247,28 @@ pub fn run(client: &Client, options: &ExportOptions) -> Result<Vec<Outcome>, Exp
         let mut reporter = Reporter::start(options.progress, name);
         let result = if options.skip.iter().any(|s| s == name) {
             Ok(finished(Status::Skipped, "not asked for (--skip)"))
+        } else if matches!(source, Source::PerUser(..))
+            && !options.per_user.iter().any(|s| s == name)
+        {
+            Ok(finished(Status::Skipped, "not asked for"))
+        } else if matches!(source, Source::PerUser(..))
+            && !state
+                .progress("users")
+                .entry
+                .as_ref()
+                .is_some_and(|e| e.status == Status::Ok)
+        {
+            Ok(finished(Status::Skipped, "users were not collected"))
+        } else if let Source::PerUser(template, key) = source {
+            fetch_per_user(
+                client,
+                options,
+                &mut state,
+                name,
+                template,
+                key,
+                &mut reporter,
+            )
         } else if matches!(source, Source::GuestUsages) && !client.auth.can_sign_in(Resource::Arm) {
             Ok(finished(
                 Status::Skipped,
@@ -329,7 +366,9 @@ fn fetch(
             "{}/v1.0/users?$select={USER_SELECT}&$top={}",
             client.endpoints.graph, options.page_size
         ),
-        Source::List(path) | Source::Single(path) => format!("{}{path}", client.endpoints.graph),
+        Source::List(path) | Source::Single(path) | Source::PerUser(path, _) => {
+            format!("{}{path}", client.endpoints.graph)
+        }
         Source::GuestUsages => format!(
             "{}/subscriptions?api-version={SUBSCRIPTIONS_API}",
             client.endpoints.arm
@@ -422,12 +461,173 @@ fn fetch(
         }
     })?;
     drop(out);
+    finish_file(dir, name, &partial, count).map_err(io_err)
+}
+
+/// A per-user collection through `$batch`, 20 users a request. Sub-requests Graph throttled
+/// (429, 503, 504) are retried one by one with the client's own retries; a user deleted since
+/// the users page was read (404) is left out; a 403 denies the whole collection.
+fn fetch_per_user(
+    client: &Client,
+    options: &ExportOptions,
+    state: &mut State,
+    name: &str,
+    template: &str,
+    key: &str,
+    reporter: &mut Reporter,
+) -> Result<CollectionEntry, GraphError> {
+    use std::io::BufRead;
+    let dir = &options.out;
+    let partial = dir.join(format!("{name}.jsonl.partial"));
+    let io_err =
+        |e: std::io::Error| GraphError::Config(format!("cannot write {}: {e}", partial.display()));
+    let users = std::fs::File::open(dir.join("users.jsonl")).map_err(io_err)?;
+    let progress = state.progress(name).clone();
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&partial)
+        .map_err(io_err)?;
+    file.set_len(progress.offset).map_err(io_err)?;
+    let mut out = BufWriter::with_capacity(1 << 20, file);
+    out.seek(SeekFrom::End(0)).map_err(io_err)?;
+    let (mut written, mut done) = (progress.count, progress.users_done);
+    let ids: Vec<String> = std::io::BufReader::new(users)
+        .lines()
+        .map_while(Result::ok)
+        .filter_map(|l| {
+            let v: serde_json::Value = serde_json::from_str(&l).ok()?;
+            v["id"].as_str().map(str::to_owned)
+        })
+        .skip(done as usize)
+        .collect();
+    for chunk in ids.chunks(crate::plan::BATCH_SIZE) {
+        let lists = batch_lists(client, template, chunk)?;
+        for (id, list) in chunk.iter().zip(lists) {
+            if let Some(list) = list {
+                let mut record = serde_json::Map::new();
+                record.insert("id".into(), id.as_str().into());
+                record.insert(key.into(), list.into());
+                serde_json::to_writer(&mut out, &record).map_err(|e| io_err(e.into()))?;
+                out.write_all(b"\n").map_err(io_err)?;
+                written += 1;
+            }
+        }
+        done += chunk.len() as u64;
+        out.flush().map_err(io_err)?;
+        let offset = out.get_ref().metadata().map_err(io_err)?.len();
+        let p = state.progress(name);
+        p.offset = offset;
+        p.count = written;
+        p.users_done = done;
+        state.save(dir).map_err(io_err)?;
+        reporter.update(name, written);
+    }
+    drop(out);
+    finish_file(dir, name, &partial, written).map_err(io_err)
+}
+
+/// Every item of a list, following next links.
+fn all_items(client: &Client, first: Page) -> Result<Vec<serde_json::Value>, GraphError> {
+    let parse = |p: &Page| -> Vec<serde_json::Value> {
+        p.value
+            .iter()
+            .filter_map(|v| serde_json::from_str(v.get()).ok())
+            .collect()
+    };
+    let mut items = parse(&first);
+    let mut next = first.next_link;
+    while let Some(n) = next {
+        let p = client.get(Resource::Graph, &n)?;
+        items.extend(parse(&p));
+        next = p.next_link;
+    }
+    Ok(items)
+}
+
+/// One `$batch` of up to 20 users: each user's list, or `None` for a user that is gone.
+fn batch_lists(
+    client: &Client,
+    template: &str,
+    chunk: &[String],
+) -> Result<Vec<Option<Vec<serde_json::Value>>>, GraphError> {
+    let requests: Vec<serde_json::Value> = chunk
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            serde_json::json!({"id": (i + 1).to_string(), "method": "GET", "url": template.replace("{id}", id)})
+        })
+        .collect();
+    let response = client.batch(&serde_json::json!({ "requests": requests }))?;
+    let mut lists = vec![None; chunk.len()];
+    for r in response["responses"].as_array().into_iter().flatten() {
+        let Some(i) = r["id"]
+            .as_str()
+            .and_then(|i| i.parse::<usize>().ok())
+            .filter(|i| (1..=chunk.len()).contains(i))
+        else {
+            continue;
+        };
+        let url = format!(
+            "{}/v1.0{}",
+            client.endpoints.graph,
+            template.replace("{id}", &chunk[i - 1])
+        );
+        let status = r["status"].as_u64().unwrap_or(0) as u16;
+        lists[i - 1] = match status {
+            200 => {
+                let body = &r["body"];
+                let first = Page {
+                    value: Vec::new(),
+                    next_link: body["@odata.nextLink"].as_str().map(str::to_owned),
+                };
+                let mut items = body["value"].as_array().cloned().unwrap_or_default();
+                items.extend(all_items(client, first)?);
+                Some(items)
+            }
+            404 => None,
+            // Throttled inside the batch: this one request again, with the client's retries.
+            429 | 503 | 504 => {
+                if status == 429 {
+                    client
+                        .stats
+                        .throttled
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                Some(all_items(client, client.get(Resource::Graph, &url)?)?)
+            }
+            _ => {
+                return Err(GraphError::Status {
+                    status,
+                    url: crate::graph::client::redact(&url),
+                    code: r["body"]["error"]["code"].as_str().unwrap_or("").to_owned(),
+                    message: r["body"]["error"]["message"]
+                        .as_str()
+                        .unwrap_or("")
+                        .to_owned(),
+                });
+            }
+        };
+    }
+    Ok(lists)
+}
+
+/// Renames a finished partial file into place and records its count and digest.
+fn finish_file(
+    dir: &Path,
+    name: &str,
+    partial: &Path,
+    count: u64,
+) -> std::io::Result<CollectionEntry> {
     let final_name = format!("{name}.jsonl");
     let final_path = dir.join(&final_name);
-    std::fs::rename(&partial, &final_path).map_err(io_err)?;
-    let bytes = std::fs::File::open(&final_path).map_err(io_err)?;
+    std::fs::rename(partial, &final_path)?;
     let mut hasher = Sha256::new();
-    std::io::copy(&mut std::io::BufReader::new(bytes), &mut hasher).map_err(io_err)?;
+    std::io::copy(
+        &mut std::io::BufReader::new(std::fs::File::open(&final_path)?),
+        &mut hasher,
+    )?;
     Ok(CollectionEntry {
         file: Some(final_name),
         count: Some(count),

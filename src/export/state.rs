@@ -21,6 +21,9 @@ pub struct Progress {
     pub offset: u64,
     pub count: u64,
     pub restarts: u32,
+    /// For per-user collections: how many users are done.
+    #[serde(default)]
+    pub users_done: u64,
     /// Set once the collection is finished (whatever its status).
     pub entry: Option<CollectionEntry>,
 }

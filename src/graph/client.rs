@@ -132,14 +132,37 @@ impl Client {
 
     /// GETs a Graph or ARM URL (absolute, as a nextLink is) and returns a page.
     pub fn get(&self, resource: Resource, url: &str) -> Result<Page, GraphError> {
+        let text = self.send(resource, url, None)?;
+        parse_page(url, &text)
+    }
+
+    /// POSTs a JSON body to Graph's `$batch` and returns the parsed response.
+    pub fn batch(&self, body: &Value) -> Result<Value, GraphError> {
+        let url = format!("{}/v1.0/$batch", self.endpoints.graph);
+        let text = self.send(Resource::Graph, &url, Some(body))?;
+        serde_json::from_str(&text).map_err(|e| GraphError::Network {
+            url: redact(&url),
+            message: format!("the response is not JSON: {e}"),
+        })
+    }
+
+    /// Sends one request with the retries Graph asks for; returns the body of a 2xx answer.
+    fn send(
+        &self,
+        resource: Resource,
+        url: &str,
+        body: Option<&Value>,
+    ) -> Result<String, GraphError> {
         let mut refreshed = false;
         let mut attempt = 0;
         loop {
             let token = self.auth.token(&self.http, resource)?;
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
-            let sent = self
-                .http
-                .get(url)
+            let request = match body {
+                Some(b) => self.http.post(url).json(b),
+                None => self.http.get(url),
+            };
+            let sent = request
                 .bearer_auth(token.expose())
                 .header("Accept", "application/json")
                 .send();
@@ -154,7 +177,7 @@ impl Client {
                         .and_then(|v| retry_after(v, SystemTime::now()));
                     let body = response.text();
                     match (status, body) {
-                        (200..=299, Ok(text)) => return parse_page(url, &text),
+                        (200..=299, Ok(text)) => return Ok(text),
                         (401, _) if !refreshed => {
                             refreshed = true;
                             self.stats.refreshes.fetch_add(1, Ordering::Relaxed);

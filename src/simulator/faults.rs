@@ -31,6 +31,9 @@ pub struct Faults {
     /// Answer 403 Authorization_RequestDenied for this collection. Repeatable.
     #[arg(long, value_name = "COLLECTION")]
     pub deny: Vec<String>,
+    /// Answer every Nth request inside a `$batch` 429, in the batch's response.
+    #[arg(long, value_name = "N")]
+    pub batch_throttle_every: Option<u64>,
     /// Refuse the token of every Nth request as expired (401), whatever its stated lifetime.
     #[arg(long, value_name = "N")]
     pub expire_token_every: Option<u64>,

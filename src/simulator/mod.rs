@@ -29,6 +29,8 @@ pub enum Served {
 pub struct Tenant {
     pub id: String,
     pub collections: HashMap<String, Served>,
+    /// User ids, for per-user requests.
+    pub user_ids: std::collections::HashSet<String>,
 }
 
 pub struct Simulator {
@@ -46,6 +48,7 @@ pub struct Simulator {
     requests: AtomicU64,
     page_requests: AtomicU64,
     users_pages: AtomicU64,
+    pub(crate) batch_requests: AtomicU64,
     token_serial: AtomicU64,
 }
 
@@ -75,9 +78,18 @@ impl Tenant {
             };
             collections.insert((*name).to_owned(), served);
         }
+        let user_ids = match collections.get("users") {
+            Some(Served::Lines(lines)) => lines
+                .iter()
+                .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+                .filter_map(|v| v["id"].as_str().map(str::to_owned))
+                .collect(),
+            _ => Default::default(),
+        };
         Ok(Tenant {
             id: manifest.tenant_id.unwrap_or_default(),
             collections,
+            user_ids,
         })
     }
 }
@@ -97,6 +109,7 @@ impl Simulator {
             requests: AtomicU64::new(0),
             page_requests: AtomicU64::new(0),
             users_pages: AtomicU64::new(0),
+            batch_requests: AtomicU64::new(0),
             token_serial: AtomicU64::new(0),
         }
     }

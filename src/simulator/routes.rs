@@ -54,6 +54,24 @@ pub fn handle(sim: &Simulator, mut request: Request) {
         let _ = request.as_reader().read_to_string(&mut body);
         return token(sim, request, &body);
     }
+    if request.method() == &tiny_http::Method::Post && path == "/v1.0/$batch" {
+        let n = sim.requests.fetch_add(1, Ordering::SeqCst) + 1;
+        if let Err((status, body)) = authorize(sim, &request, n) {
+            return respond(request, status, &body, &[]);
+        }
+        let mut body = String::new();
+        let _ = request.as_reader().read_to_string(&mut body);
+        std::thread::sleep(sim.faults.latency());
+        let (status, answer) = batch(sim, &body);
+        return respond(request, status, &answer, &[]);
+    }
+    if let Some((status, body)) = per_user_path(&path).map(|(id, kind)| per_user(sim, id, kind)) {
+        let n = sim.requests.fetch_add(1, Ordering::SeqCst) + 1;
+        if let Err((status, body)) = authorize(sim, &request, n) {
+            return respond(request, status, &body, &[]);
+        }
+        return respond(request, status, &body, &[]);
+    }
     if request.method() != &tiny_http::Method::Get {
         return respond(
             request,
@@ -157,6 +175,118 @@ pub fn handle(sim: &Simulator, mut request: Request) {
         return respond(request, 200, &v, &[]);
     }
     page(sim, request, &path, &query, collection, lines)
+}
+
+/// `/v1.0/users/{id}/memberOf` or `/v1.0/users/{id}/authentication/methods`.
+fn per_user_path(path: &str) -> Option<(&str, &'static str)> {
+    let rest = path
+        .strip_prefix("/v1.0/users/")
+        .or_else(|| path.strip_prefix("/users/"))?;
+    if let Some(id) = rest.strip_suffix("/memberOf") {
+        return Some((id, "memberships"));
+    }
+    rest.strip_suffix("/authentication/methods")
+        .map(|id| (id, "authenticationMethods"))
+}
+
+/// A user's groups or authentication methods: from the snapshot when it has them, otherwise
+/// every user is in one group and has a password.
+fn per_user(sim: &Simulator, id: &str, kind: &str) -> (u16, Value) {
+    if !sim.tenant.user_ids.contains(id) {
+        return (
+            404,
+            graph_error(
+                "Request_ResourceNotFound",
+                &format!(
+                    "Resource '{id}' does not exist or one of its queried reference-property objects are not present."
+                ),
+            ),
+        );
+    }
+    if sim.faults.deny.iter().any(|d| d == kind) {
+        return (
+            403,
+            graph_error(
+                "Authorization_RequestDenied",
+                "Insufficient privileges to complete the operation.",
+            ),
+        );
+    }
+    let key = if kind == "memberships" {
+        "memberOf"
+    } else {
+        "methods"
+    };
+    if let Some(Served::Lines(lines)) = sim.tenant.collections.get(kind) {
+        let found = lines
+            .iter()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .find(|v| v["id"] == id);
+        if let Some(v) = found {
+            return (200, json!({"value": v[key].clone()}));
+        }
+    }
+    let value = if kind == "memberships" {
+        json!([{"@odata.type": "#microsoft.graph.group", "id": "0f3c2b1a-9e8d-4c7b-a6f5-e4d3c2b1a098", "displayName": "All Company"}])
+    } else {
+        json!([{"@odata.type": "#microsoft.graph.passwordAuthenticationMethod", "id": "28c10230-6103-485e-b985-444c60001490", "password": null}])
+    };
+    (200, json!({ "value": value }))
+}
+
+/// `$batch`: at most 20 requests with unique ids, each answered on its own, some throttled.
+fn batch(sim: &Simulator, body: &str) -> (u16, Value) {
+    let Ok(parsed) = serde_json::from_str::<Value>(body) else {
+        return (
+            400,
+            graph_error("BadRequest", "Invalid batch payload format."),
+        );
+    };
+    let Some(requests) = parsed["requests"].as_array() else {
+        return (
+            400,
+            graph_error("BadRequest", "Invalid batch payload format."),
+        );
+    };
+    if requests.len() > 20 {
+        return (
+            400,
+            graph_error(
+                "BadRequest",
+                "The number of batch requests exceeds the limit of 20.",
+            ),
+        );
+    }
+    let mut ids = std::collections::HashSet::new();
+    if !requests.iter().all(|r| {
+        r["id"]
+            .as_str()
+            .is_some_and(|i| ids.insert(i.to_ascii_lowercase()))
+    }) {
+        return (
+            400,
+            graph_error("BadRequest", "Batch request ids must be unique."),
+        );
+    }
+    let responses: Vec<Value> = requests
+        .iter()
+        .map(|r| {
+            let id = r["id"].clone();
+            let n = sim.batch_requests.fetch_add(1, Ordering::SeqCst) + 1;
+            if sim.faults.batch_throttle_every.is_some_and(|k| k > 0 && n.is_multiple_of(k)) {
+                return json!({"id": id, "status": 429, "headers": {"Retry-After": "0", "Content-Type": "application/json"},
+                    "body": {"error": {"code": "TooManyRequests", "message": "Too many requests."}}});
+            }
+            let url = r["url"].as_str().unwrap_or("");
+            let path = url.split('?').next().unwrap_or("");
+            let (status, body) = match (r["method"].as_str(), per_user_path(path)) {
+                (Some("GET"), Some((user, kind))) => per_user(sim, user, kind),
+                _ => (400, graph_error("BadRequest", "Only per-user GET requests are simulated in a batch.")),
+            };
+            json!({"id": id, "status": status, "headers": {"Content-Type": "application/json"}, "body": body})
+        })
+        .collect();
+    (200, json!({ "responses": responses }))
 }
 
 /// Starts a device code sign-in; the simulated person signs in after two polls.
