@@ -214,6 +214,9 @@ pub struct ExportArgs {
     /// Attempts per request before a collection fails (429, 5xx, timeouts, resets).
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_attempts: u32,
+    /// How long one request may take before it is retried.
+    #[arg(long, default_value_t = 120_000, hide = true)]
+    pub request_timeout_ms: u64,
     /// First backoff step when the service gives no Retry-After.
     #[arg(long, default_value_t = 500, hide = true)]
     pub retry_base_ms: u64,
@@ -236,6 +239,9 @@ pub struct SimulateArgs {
     /// The issuer of the federated credential the client id trusts (workload identity).
     #[arg(long, default_value = "https://token.actions.githubusercontent.com")]
     pub federated_issuer: String,
+    /// A PEM certificate whose key signs client assertions the token endpoint accepts.
+    #[arg(long, value_name = "FILE")]
+    pub client_certificate: Option<PathBuf>,
     /// The subject of that federated credential.
     #[arg(long, default_value = "repo:contoso/identity:ref:refs/heads/main")]
     pub federated_subject: String,

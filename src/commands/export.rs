@@ -94,6 +94,19 @@ fn credential(args: &ExportArgs) -> Result<Credential, Error> {
         .filter(|v| !v.is_empty());
     let secret = env_secret("AZURE_CLIENT_SECRET");
     let federated = std::env::var_os("AZURE_FEDERATED_TOKEN_FILE").filter(|v| !v.is_empty());
+    let certificate = std::env::var_os("AZURE_CLIENT_CERTIFICATE_PATH").filter(|v| !v.is_empty());
+    if let (Some(tenant), Some(client_id), None, Some(path)) =
+        (&args.tenant, client_id.clone(), &secret, certificate)
+    {
+        let password = std::env::var("AZURE_CLIENT_CERTIFICATE_PASSWORD").ok();
+        let certificate =
+            crate::graph::cert::ClientCertificate::load(Path::new(&path), password.as_deref())?;
+        return Ok(Credential::Certificate {
+            tenant: tenant.clone(),
+            client_id,
+            certificate: Box::new(certificate),
+        });
+    }
     match (&args.tenant, client_id, secret, federated) {
         (Some(tenant), Some(client_id), Some(secret), _) => Ok(Credential::ClientSecret {
             tenant: tenant.clone(),
@@ -116,6 +129,7 @@ pub fn run(args: ExportArgs) -> Result<u8, Error> {
     let credential = credential(&args)?;
     let tenant_id = match &credential {
         Credential::ClientSecret { tenant, .. }
+        | Credential::Certificate { tenant, .. }
         | Credential::Federated { tenant, .. }
         | Credential::DeviceCode { tenant, .. } => Some(tenant.clone()),
         Credential::Tokens { .. } => args.tenant.clone(),
@@ -124,6 +138,7 @@ pub fn run(args: ExportArgs) -> Result<u8, Error> {
     let policy = RetryPolicy {
         max_attempts: args.max_attempts,
         base: Duration::from_millis(args.retry_base_ms),
+        timeout: Duration::from_millis(args.request_timeout_ms),
         ..RetryPolicy::default()
     };
     let client = Client::new(auth, endpoints, policy)?;
@@ -188,6 +203,9 @@ pub fn simulate(args: SimulateArgs) -> Result<u8, Error> {
         std::env::var("B2BREADY_SIMULATOR_SECRET").unwrap_or_else(|_| "simulator-secret".into());
     let mut sim = crate::simulator::Simulator::new(tenant, args.client_id, secret, args.faults);
     sim.federated = Some((args.federated_issuer, args.federated_subject));
+    if let Some(path) = &args.client_certificate {
+        sim.certificate = Some(crate::simulator::load_certificate(path).map_err(Error::Usage)?);
+    }
     sim.serve(&args.listen).map_err(Error::Usage)?;
     Ok(0)
 }

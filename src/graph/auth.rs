@@ -35,6 +35,12 @@ pub enum Credential {
         client_id: String,
         token_file: std::path::PathBuf,
     },
+    /// `AZURE_CLIENT_CERTIFICATE_PATH` (PEM or PKCS#12): a signed client assertion.
+    Certificate {
+        tenant: String,
+        client_id: String,
+        certificate: Box<super::cert::ClientCertificate>,
+    },
     /// A person at a keyboard: the device code flow, then a refresh token for the other
     /// resource, so one sign-in serves Graph and ARM.
     DeviceCode { tenant: String, client_id: String },
@@ -125,6 +131,7 @@ impl Auth {
     pub fn can_sign_in(&self, resource: Resource) -> bool {
         match &self.credential {
             Credential::ClientSecret { .. }
+            | Credential::Certificate { .. }
             | Credential::Federated { .. }
             | Credential::DeviceCode { .. } => true,
             Credential::Tokens { graph, arm } => match resource {
@@ -170,6 +177,25 @@ impl Auth {
                     ("grant_type", "client_credentials"),
                 ],
             )?,
+            Credential::Certificate {
+                tenant,
+                client_id,
+                certificate,
+            } => {
+                let audience = format!("{}/{tenant}/oauth2/v2.0/token", self.endpoints.login);
+                let assertion = certificate.assertion(client_id, &audience)?;
+                self.client_credentials(
+                    http,
+                    tenant,
+                    &[
+                        ("client_id", client_id.as_str()),
+                        ("client_assertion_type", JWT_BEARER),
+                        ("client_assertion", &assertion),
+                        ("scope", &self.scope(resource)),
+                        ("grant_type", "client_credentials"),
+                    ],
+                )?
+            }
             Credential::DeviceCode { tenant, client_id } => {
                 let refresh = self.refresh.lock().ok().and_then(|r| r.clone());
                 match refresh {

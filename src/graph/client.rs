@@ -14,6 +14,8 @@ use super::{Endpoints, GraphError};
 #[derive(Debug, Clone)]
 pub struct RetryPolicy {
     pub max_attempts: u32,
+    /// How long one request may take before it is abandoned and retried.
+    pub timeout: Duration,
     pub base: Duration,
     pub cap: Duration,
 }
@@ -22,6 +24,7 @@ impl Default for RetryPolicy {
     fn default() -> Self {
         Self {
             max_attempts: 8,
+            timeout: Duration::from_secs(120),
             base: Duration::from_millis(500),
             cap: Duration::from_secs(60),
         }
@@ -98,7 +101,7 @@ pub fn retry_after(value: &str, now: SystemTime) -> Option<Duration> {
 impl Client {
     pub fn new(auth: Auth, endpoints: Endpoints, policy: RetryPolicy) -> Result<Self, GraphError> {
         let http = reqwest::blocking::Client::builder()
-            .timeout(Duration::from_secs(120))
+            .timeout(policy.timeout)
             .connect_timeout(Duration::from_secs(20))
             .user_agent(concat!("b2bready/", env!("CARGO_PKG_VERSION")))
             .build()

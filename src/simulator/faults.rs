@@ -31,6 +31,12 @@ pub struct Faults {
     /// Answer 403 Authorization_RequestDenied for this collection. Repeatable.
     #[arg(long, value_name = "COLLECTION")]
     pub deny: Vec<String>,
+    /// Hold every Nth request for this many milliseconds before answering (a stalled
+    /// connection, for client timeouts).
+    #[arg(long, value_name = "N")]
+    pub stall_every: Option<u64>,
+    #[arg(long, value_name = "MS", default_value_t = 3000)]
+    pub stall_ms: u64,
     /// Answer every Nth request inside a `$batch` 429, in the batch's response.
     #[arg(long, value_name = "N")]
     pub batch_throttle_every: Option<u64>,

@@ -38,6 +38,8 @@ pub struct Simulator {
     pub client_id: String,
     pub client_secret: String,
     pub token_lifetime_secs: u64,
+    /// The client certificate: its thumbprint and public key.
+    pub certificate: Option<(String, rsa::RsaPublicKey)>,
     /// The trusted federated credential: issuer and subject.
     pub federated: Option<(String, String)>,
     pub faults: Faults,
@@ -94,6 +96,27 @@ impl Tenant {
     }
 }
 
+/// Reads the thumbprint and public key of a PEM certificate.
+pub fn load_certificate(path: &Path) -> Result<(String, rsa::RsaPublicKey), String> {
+    use rsa::pkcs8::DecodePublicKey;
+    use x509_cert::der::{Decode, Encode};
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let der = crate::graph::cert::pem_blocks(&text, "CERTIFICATE")
+        .into_iter()
+        .next()
+        .ok_or_else(|| format!("{}: no CERTIFICATE block", path.display()))?;
+    let cert =
+        x509_cert::Certificate::from_der(&der).map_err(|e| format!("{}: {e}", path.display()))?;
+    let spki = cert
+        .tbs_certificate
+        .subject_public_key_info
+        .to_der()
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let key = rsa::RsaPublicKey::from_public_key_der(&spki)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok((crate::graph::cert::thumbprint(&der), key))
+}
+
 impl Simulator {
     pub fn new(tenant: Tenant, client_id: String, client_secret: String, faults: Faults) -> Self {
         Self {
@@ -102,6 +125,7 @@ impl Simulator {
             client_secret,
             token_lifetime_secs: 3599,
             federated: None,
+            certificate: None,
             faults,
             tokens: Mutex::new(HashMap::new()),
             device_codes: Mutex::new(HashMap::new()),

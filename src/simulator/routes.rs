@@ -85,6 +85,13 @@ pub fn handle(sim: &Simulator, mut request: Request) {
         return respond(request, status, &body, &[]);
     }
     std::thread::sleep(sim.faults.latency());
+    if sim
+        .faults
+        .stall_every
+        .is_some_and(|k| k > 0 && n.is_multiple_of(k))
+    {
+        std::thread::sleep(Duration::from_millis(sim.faults.stall_ms));
+    }
     match sim.faults.for_request(n) {
         Some(Fault::Drop) => {
             // Break the connection: what comes back is not HTTP, so the client's connection
@@ -387,6 +394,16 @@ fn token(sim: &Simulator, request: Request, body: &str) {
         return respond(request, 400, &e, &[]);
     }
     let federated = field("client_assertion_type") == crate::graph::auth::JWT_BEARER;
+    if federated && certificate_assertion(field("client_assertion")) {
+        return if field("client_id") == sim.client_id
+            && certificate_ok(sim, field("client_assertion"), field("client_id"))
+        {
+            issue(sim, request, false)
+        } else {
+            let e = json!({"error": "invalid_client", "error_description": "AADSTS700027: The certificate with identifier used to sign the client assertion is not registered on application.", "error_codes": [700027]});
+            respond(request, 401, &e, &[])
+        };
+    }
     if federated
         && !(field("client_id") == sim.client_id && federated_ok(sim, field("client_assertion")))
     {
@@ -404,6 +421,58 @@ fn token(sim: &Simulator, request: Request, body: &str) {
         return respond(request, 400, &e, &[]);
     }
     issue(sim, request, false)
+}
+
+fn jwt_part(jwt: &str, n: usize) -> Option<Value> {
+    use base64::Engine;
+    let part = jwt.split('.').nth(n)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part.trim_end_matches('='))
+        .ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// An assertion signed with a certificate names it in its header (`x5t`).
+fn certificate_assertion(jwt: &str) -> bool {
+    jwt_part(jwt, 0).is_some_and(|h| h.get("x5t").is_some())
+}
+
+/// A certificate assertion is accepted when it names the registered certificate, its RS256
+/// signature verifies with that certificate's key, it is about this client and this token
+/// endpoint, and it has not expired.
+fn certificate_ok(sim: &Simulator, jwt: &str, client_id: &str) -> bool {
+    use base64::Engine;
+    use rsa::signature::Verifier;
+    let Some((x5t, key)) = &sim.certificate else {
+        return false;
+    };
+    let (Some(header), Some(claims)) = (jwt_part(jwt, 0), jwt_part(jwt, 1)) else {
+        return false;
+    };
+    let Some((signing_input, signature)) = jwt.rsplit_once('.') else {
+        return false;
+    };
+    let Ok(signature) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(signature) else {
+        return false;
+    };
+    let Ok(signature) = rsa::pkcs1v15::Signature::try_from(signature.as_slice()) else {
+        return false;
+    };
+    let verifier = rsa::pkcs1v15::VerifyingKey::<sha2::Sha256>::new(key.clone());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    header["alg"] == "RS256"
+        && header["x5t"] == x5t.as_str()
+        && verifier
+            .verify(signing_input.as_bytes(), &signature)
+            .is_ok()
+        && claims["iss"] == client_id
+        && claims["sub"] == client_id
+        && claims["aud"]
+            .as_str()
+            .is_some_and(|a| a.ends_with("/oauth2/v2.0/token"))
+        && claims["exp"].as_u64().is_some_and(|e| e > now)
 }
 
 /// A federated assertion matches when its audience is Entra's token exchange, its issuer and

@@ -90,6 +90,15 @@ fn unavailable_and_dropped_connections_are_retried() {
 }
 
 #[test]
+fn a_request_that_times_out_is_retried() {
+    let err = round_trip(
+        &["--stall-every", "5", "--stall-ms", "2000"],
+        &["--page-size", "10", "--request-timeout-ms", "400"],
+    );
+    assert!(!err.contains(" 0 retries"), "{err}");
+}
+
+#[test]
 fn an_expired_token_is_refreshed_once_and_the_request_repeated() {
     let err = round_trip(&["--expire-token-every", "4"], &["--page-size", "6"]);
     assert!(!err.contains("0 token refreshes"), "{err}");
@@ -426,5 +435,63 @@ fn per_user_collections_go_through_batch_and_throttled_sub_requests_are_retried(
             .as_str()
             .is_some_and(|r| r.contains("GroupMember.Read.All")),
         "{entry}"
+    );
+}
+
+#[test]
+fn a_client_certificate_in_pem_or_pkcs12_signs_the_assertion() {
+    let certs = crate::common::fixtures().join("certs");
+    let registered = certs.join("cert.pem");
+    let sim = Simulator::start(
+        &contoso(),
+        &["--client-certificate", registered.to_str().expect("utf-8")],
+    );
+    let dir = tempfile::tempdir().expect("temp");
+    for (file, password) in [("client.pem", None), ("client.pfx", Some("test-password"))] {
+        let out = dir.path().join(file);
+        let mut cmd = sim.export(CONTOSO);
+        cmd.env_remove("AZURE_CLIENT_SECRET")
+            .env("AZURE_CLIENT_CERTIFICATE_PATH", certs.join(file))
+            .arg("--out")
+            .arg(&out);
+        if let Some(p) = password {
+            cmd.env("AZURE_CLIENT_CERTIFICATE_PASSWORD", p);
+        }
+        let o = cmd.output().expect("run");
+        assert_eq!(o.status.code(), Some(0), "{file}: {}", stderr_of(&o));
+        assert_eq!(verdicts_csv(&out, &[]), verdicts_csv(&contoso(), &[]));
+    }
+    // The same key against a simulator that registered another certificate: refused.
+    let other = certs.join("other-cert.pem");
+    let strict = Simulator::start(
+        &contoso(),
+        &["--client-certificate", other.to_str().expect("utf-8")],
+    );
+    let o = strict
+        .export(CONTOSO)
+        .env_remove("AZURE_CLIENT_SECRET")
+        .env("AZURE_CLIENT_CERTIFICATE_PATH", certs.join("client.pem"))
+        .arg("--out")
+        .arg(dir.path().join("refused"))
+        .output()
+        .expect("run");
+    let err = stderr_of(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("AADSTS700027"), "{err}");
+    // A wrong PKCS#12 password is a clear error, not a panic.
+    let o = sim
+        .export(CONTOSO)
+        .env_remove("AZURE_CLIENT_SECRET")
+        .env("AZURE_CLIENT_CERTIFICATE_PATH", certs.join("client.pfx"))
+        .env("AZURE_CLIENT_CERTIFICATE_PASSWORD", "wrong")
+        .arg("--out")
+        .arg(dir.path().join("wrong"))
+        .output()
+        .expect("run");
+    let err = stderr_of(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("client.pfx") && !err.contains("panicked"),
+        "{err}"
     );
 }
