@@ -7,6 +7,14 @@ use crate::common::{SIM_SECRET, Simulator, contoso, stderr_of, verdicts_csv};
 
 const CONTOSO: &str = "2f6a3b1c-8d4e-4f5a-9b7c-1e2d3c4b5a69";
 
+/// Runs an export that must fail with exit code 2 and returns its stderr.
+fn refused(cmd: &mut assert_cmd::Command) -> String {
+    let o = cmd.output().expect("run");
+    let err = stderr_of(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    err
+}
+
 fn manifest(dir: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).expect("manifest"))
         .expect("json")
@@ -145,15 +153,12 @@ fn a_collection_that_keeps_failing_fails_the_export_and_leaves_it_incomplete() {
     let sim = Simulator::start(&contoso(), &["--unavailable-every", "1"]);
     let dir = tempfile::tempdir().expect("temp");
     let out = dir.path().join("snapshot");
-    let o = sim
-        .export(CONTOSO)
-        .arg("--out")
-        .arg(&out)
-        .args(["--max-attempts", "2"])
-        .output()
-        .expect("run");
-    let err = stderr_of(&o);
-    assert_eq!(o.status.code(), Some(2), "{err}");
+    let err = refused(
+        sim.export(CONTOSO)
+            .arg("--out")
+            .arg(&out)
+            .args(["--max-attempts", "2"]),
+    );
     assert!(
         err.starts_with("error: collection organization failed") && err.contains("--resume"),
         "{err}"
@@ -171,15 +176,12 @@ fn a_collection_that_keeps_failing_fails_the_export_and_leaves_it_incomplete() {
 fn a_wrong_secret_fails_clearly_and_no_secret_or_token_is_written_anywhere() {
     let sim = Simulator::start(&contoso(), &[]);
     let dir = tempfile::tempdir().expect("temp");
-    let o = sim
-        .export(CONTOSO)
-        .env("AZURE_CLIENT_SECRET", "wrong-secret-value")
-        .arg("--out")
-        .arg(dir.path().join("refused"))
-        .output()
-        .expect("run");
-    let err = stderr_of(&o);
-    assert_eq!(o.status.code(), Some(2), "{err}");
+    let err = refused(
+        sim.export(CONTOSO)
+            .env("AZURE_CLIENT_SECRET", "wrong-secret-value")
+            .arg("--out")
+            .arg(dir.path().join("refused")),
+    );
     assert!(
         err.contains("invalid_client") && !err.contains("wrong-secret-value"),
         "{err}"
@@ -467,29 +469,24 @@ fn a_client_certificate_in_pem_or_pkcs12_signs_the_assertion() {
         &contoso(),
         &["--client-certificate", other.to_str().expect("utf-8")],
     );
-    let o = strict
-        .export(CONTOSO)
-        .env_remove("AZURE_CLIENT_SECRET")
-        .env("AZURE_CLIENT_CERTIFICATE_PATH", certs.join("client.pem"))
-        .arg("--out")
-        .arg(dir.path().join("refused"))
-        .output()
-        .expect("run");
-    let err = stderr_of(&o);
-    assert_eq!(o.status.code(), Some(2), "{err}");
+    let err = refused(
+        strict
+            .export(CONTOSO)
+            .env_remove("AZURE_CLIENT_SECRET")
+            .env("AZURE_CLIENT_CERTIFICATE_PATH", certs.join("client.pem"))
+            .arg("--out")
+            .arg(dir.path().join("refused")),
+    );
     assert!(err.contains("AADSTS700027"), "{err}");
     // A wrong PKCS#12 password is a clear error, not a panic.
-    let o = sim
-        .export(CONTOSO)
-        .env_remove("AZURE_CLIENT_SECRET")
-        .env("AZURE_CLIENT_CERTIFICATE_PATH", certs.join("client.pfx"))
-        .env("AZURE_CLIENT_CERTIFICATE_PASSWORD", "wrong")
-        .arg("--out")
-        .arg(dir.path().join("wrong"))
-        .output()
-        .expect("run");
-    let err = stderr_of(&o);
-    assert_eq!(o.status.code(), Some(2), "{err}");
+    let err = refused(
+        sim.export(CONTOSO)
+            .env_remove("AZURE_CLIENT_SECRET")
+            .env("AZURE_CLIENT_CERTIFICATE_PATH", certs.join("client.pfx"))
+            .env("AZURE_CLIENT_CERTIFICATE_PASSWORD", "wrong")
+            .arg("--out")
+            .arg(dir.path().join("wrong")),
+    );
     assert!(
         err.contains("client.pfx") && !err.contains("panicked"),
         "{err}"
