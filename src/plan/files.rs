@@ -5,13 +5,10 @@ use std::fmt::Write as _;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use polars::prelude::{
-    Column, CsvWriter, DataFrame, IntoColumn, NewChunkedArray, PlSmallStr, SerWriter, StringChunked,
-};
-
 use super::powershell::{comment, literal, quote};
 use super::{BATCH_SIZE, Plan, PlannedAccount};
-use crate::report::{ReportError, formula_safe, write_file};
+use crate::report::csv::{column, write_columns};
+use crate::report::{ReportError, write_file};
 
 fn render_error(what: &str) -> impl Fn(String) -> ReportError + '_ {
     move |message| ReportError::Render {
@@ -141,20 +138,6 @@ fn account_block(s: &mut String, a: &PlannedAccount) {
     s.push_str("    }\n}\n\n");
 }
 
-fn csv(columns: Vec<Column>, out: &mut dyn Write, what: &str) -> Result<(), ReportError> {
-    let mut df =
-        DataFrame::new_infer_height(columns).map_err(|e| render_error(what)(e.to_string()))?;
-    CsvWriter::new(out)
-        .include_header(true)
-        .finish(&mut df)
-        .map_err(|e| render_error(what)(e.to_string()))
-}
-
-fn column<'a>(name: &str, values: impl Iterator<Item = Option<&'a str>>) -> Column {
-    StringChunked::from_iter_options(PlSmallStr::from(name), values.map(|v| v.map(formula_safe)))
-        .into_column()
-}
-
 pub fn review_csv(plan: &Plan, out: &mut dyn Write) -> Result<(), ReportError> {
     let a = &plan.accounts;
     let waves: Vec<String> = a.iter().map(|x| x.wave.to_string()).collect();
@@ -169,7 +152,7 @@ pub fn review_csv(plan: &Plan, out: &mut dyn Write) -> Result<(), ReportError> {
                 .join(";")
         })
         .collect();
-    csv(
+    write_columns(
         vec![
             column("id", a.iter().map(|x| Some(x.id.as_str()))),
             column(
@@ -190,7 +173,7 @@ pub fn review_csv(plan: &Plan, out: &mut dyn Write) -> Result<(), ReportError> {
 pub fn communication_csv(plan: &Plan, out: &mut dyn Write) -> Result<(), ReportError> {
     let a = &plan.accounts;
     let waves: Vec<String> = a.iter().map(|x| x.wave.to_string()).collect();
-    csv(
+    write_columns(
         vec![
             column("id", a.iter().map(|x| Some(x.id.as_str()))),
             column(

@@ -16,7 +16,7 @@ use crate::scan::ScanResult;
 
 const CHUNK: usize = 32_768;
 
-fn column<'a>(name: &str, values: impl Iterator<Item = Option<&'a str>>) -> Column {
+pub(crate) fn column<'a>(name: &str, values: impl Iterator<Item = Option<&'a str>>) -> Column {
     StringChunked::from_iter_options(PlSmallStr::from(name), values.map(|v| v.map(formula_safe)))
         .into_column()
 }
@@ -46,6 +46,16 @@ fn stacked<T: Sync>(
         df.vstack_mut_owned(f)?;
     }
     Ok(df)
+}
+
+/// Writes columns of equal length as one CSV file.
+pub(crate) fn write_columns(
+    columns: Vec<Column>,
+    out: &mut dyn Write,
+    what: &str,
+) -> Result<(), ReportError> {
+    let df = DataFrame::new_infer_height(columns).map_err(render_error(what))?;
+    write(df, out, what)
 }
 
 fn write(mut df: DataFrame, out: &mut dyn Write, what: &str) -> Result<(), ReportError> {

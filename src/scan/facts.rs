@@ -94,7 +94,7 @@ pub fn derive(
     let mut class: Vec<Class> = rows.iter().map(|f| f.class).collect();
     let mut warnings = Vec::new();
 
-    let mut external_email: Vec<Option<String>> = vec![None; 0];
+    let mut external_email: Vec<Option<String>> = vec![None; n];
     let listed = matches!(scope, Scope::Listed(_));
     if listed || external.is_some() {
         let index = AccountIndex::new(ids, upn);
@@ -102,7 +102,6 @@ pub fn derive(
             apply_list(&index, entries, &mut class, "--scope-file", &mut warnings);
         }
         if let Some(entries) = external {
-            external_email = vec![None; n];
             apply_list(
                 &index,
                 entries,
@@ -141,9 +140,6 @@ pub fn derive(
         count[r as usize] = Some(*c as i64);
         with[r as usize] =
             holder.map(|h| upn.get(h as usize).or(ids.get(h as usize)).unwrap_or(""));
-    }
-    if external_email.is_empty() {
-        external_email = vec![None; n];
     }
     let external_domain: Vec<Option<String>> = external_email
         .iter()
