@@ -28,6 +28,9 @@ pub enum Command {
     /// List and explain the rules.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Check a b2bready.toml config file.
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Write a synthetic tenant snapshot (deterministic by seed), for demos and benchmarks.
     Generate(GenerateArgs),
     /// Snapshot utilities.
@@ -41,7 +44,8 @@ pub enum Command {
     BenchBaseline { file: PathBuf },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum ScopeArg {
     /// Internal accounts that look like local guests: userType Guest, or a mail outside the
     /// tenant's verified domains.
@@ -50,7 +54,8 @@ pub enum ScopeArg {
     All,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum FailOn {
     /// Exit 1 when any blocker is found.
     Blocker,
@@ -68,18 +73,34 @@ impl FailOn {
             FailOn::Never => "never",
         }
     }
+
+    /// The lowest severity that fails the build, if any does.
+    pub fn threshold(self) -> Option<crate::model::Severity> {
+        match self {
+            FailOn::Blocker => Some(crate::model::Severity::Blocker),
+            FailOn::Warning => Some(crate::model::Severity::Warning),
+            FailOn::Never => None,
+        }
+    }
 }
 
 /// What to scan and how: shared by `scan` and `plan`, so a plan and its report can never
 /// disagree.
 #[derive(Debug, Args)]
 pub struct ScanInputs {
-    /// A folder of extra rule files (*.toml), in addition to the built-in rules. Repeatable.
+    /// The config file [default: b2bready.toml in the working directory, when present].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Use no config file, even when b2bready.toml is present.
+    #[arg(long, conflicts_with = "config")]
+    pub no_config: bool,
+    /// A folder of extra rule files (*.toml), in addition to the built-in rules and the
+    /// config's rule-folders. Repeatable.
     #[arg(long = "rules", value_name = "DIR")]
     pub rules: Vec<PathBuf>,
-    /// Which internal accounts to judge.
-    #[arg(long, value_enum, default_value = "likely-guests")]
-    pub scope: ScopeArg,
+    /// Which internal accounts to judge [default: likely-guests].
+    #[arg(long, value_enum)]
+    pub scope: Option<ScopeArg>,
     /// Judge exactly the accounts listed in this CSV (object ids or UPNs, first column).
     #[arg(long, value_name = "FILE", conflicts_with = "scope")]
     pub scope_file: Option<PathBuf>,
@@ -89,8 +110,11 @@ pub struct ScanInputs {
     pub external_identities: Option<PathBuf>,
     /// The customer wants MAU billing: raises member-keeps-member-billing to warning and
     /// mau-subscription-missing to blocker.
-    #[arg(long)]
+    #[arg(long, overrides_with = "no_mau_billing")]
     pub mau_billing: bool,
+    /// Judge without MAU billing even when the config file asks for it.
+    #[arg(long)]
+    pub no_mau_billing: bool,
     /// Scan a snapshot whose manifest says "complete": false.
     #[arg(long)]
     pub allow_incomplete: bool,
@@ -114,9 +138,24 @@ pub struct ScanArgs {
     pub out: PathBuf,
     #[command(flatten)]
     pub inputs: ScanInputs,
-    /// Exit 1 when findings at or above this severity exist.
-    #[arg(long, value_enum, default_value = "blocker")]
-    pub fail_on: FailOn,
+    /// Exit 1 when findings at or above this severity exist, unless accepted by an exception
+    /// or, with --baseline, already known [default: blocker].
+    #[arg(long, value_enum)]
+    pub fail_on: Option<FailOn>,
+    /// Also exit 1 when a rule could not be evaluated (an input collection was denied or
+    /// unavailable).
+    #[arg(long)]
+    pub fail_on_not_evaluated: bool,
+    /// An earlier findings.json of the same tenant: marks each finding new or unchanged,
+    /// lists the resolved ones, and only new findings fail the build.
+    #[arg(long, value_name = "FINDINGS_JSON")]
+    pub baseline: Option<PathBuf>,
+    /// Ignore the config's accepted exceptions (an audit of everything).
+    #[arg(long)]
+    pub no_exceptions: bool,
+    /// Most workflow annotations printed by --format github, per level.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub annotations: usize,
     /// Print nothing but errors (files are still written).
     #[arg(long, short)]
     pub quiet: bool,
@@ -267,6 +306,15 @@ pub enum RulesCommand {
     },
     /// The columns rule conditions and messages can use.
     Columns,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate a config file: keys, values, rule ids, exceptions and the files it names.
+    Check {
+        /// The file [default: b2bready.toml in the working directory].
+        file: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

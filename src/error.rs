@@ -16,6 +16,10 @@ pub enum Error {
     Input(#[from] InputError),
     #[error(transparent)]
     Report(#[from] ReportError),
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Baseline(#[from] crate::scan::baseline::BaselineError),
     #[error("rule evaluation failed: {0}")]
     Engine(polars::prelude::PolarsError),
     #[error(transparent)]
@@ -49,6 +53,13 @@ impl Error {
         match self {
             Error::Snapshot(e) => e.help(),
             Error::Export(e) => e.help(),
+            Error::Config(e) => e.help(),
+            Error::Baseline(crate::scan::baseline::BaselineError::OtherTenant { .. }) => Some(
+                "use a findings.json of this tenant as the baseline, or scan without --baseline once to start one".into(),
+            ),
+            Error::Baseline(_) => Some(
+                "give the findings.json an earlier `b2bready scan --format json` wrote".into(),
+            ),
             Error::Graph(crate::graph::GraphError::Auth(_)) => Some(
                 "check AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET, or the token file".into(),
             ),

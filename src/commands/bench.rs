@@ -75,6 +75,7 @@ pub fn run(args: BenchArgs) -> Result<u8, Error> {
             "--fail-on",
             "never",
             "--quiet",
+            "--no-config",
             "--scope",
             scope,
         ])

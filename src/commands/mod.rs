@@ -1,6 +1,7 @@
 //! One function per subcommand: read flags, call the library, choose where output goes.
 
 pub mod bench;
+pub mod config;
 pub mod export;
 pub mod generate;
 pub mod plan;
@@ -8,7 +9,7 @@ pub mod rules;
 pub mod scan;
 pub mod snapshot;
 
-use crate::cli::{BenchCommand, Cli, Command, RulesCommand, SnapshotCommand};
+use crate::cli::{BenchCommand, Cli, Command, ConfigCommand, RulesCommand, SnapshotCommand};
 use crate::error::Error;
 
 /// Runs a command and returns the process exit code (0 or 1); errors map to 2 in `main`.
@@ -21,6 +22,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Command::Rules(RulesCommand::List { rules }) => rules::list(&rules),
         Command::Rules(RulesCommand::Explain { id, rules }) => rules::explain(&id, &rules),
         Command::Rules(RulesCommand::Columns) => rules::columns(),
+        Command::Config(ConfigCommand::Check { file }) => config::check(file.as_deref()),
         Command::Generate(args) => generate::run(args),
         Command::Snapshot(SnapshotCommand::Seal { dir }) => snapshot::seal(&dir),
         Command::Bench(BenchCommand::Scan(args)) => bench::run(args),

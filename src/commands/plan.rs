@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use tabled::builder::Builder;
 use tabled::settings::Style;
 
-use super::scan::scan_with;
+use super::scan::scan_for_plan;
 use super::stdout_error;
 use crate::cli::PlanArgs;
 use crate::error::Error;
@@ -64,7 +64,7 @@ fn options(args: &PlanArgs) -> Result<PlanOptions, Error> {
 
 pub fn run(args: PlanArgs) -> Result<u8, Error> {
     let options = options(&args)?;
-    let result = scan_with(&args.snapshot, &args.inputs)?;
+    let result = scan_for_plan(&args.snapshot, &args.inputs)?;
     let mut stderr = std::io::stderr().lock();
     for w in &result.warnings {
         let _ = writeln!(stderr, "warning: {w}");

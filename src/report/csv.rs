@@ -65,6 +65,10 @@ fn write(mut df: DataFrame, out: &mut dyn Write, what: &str) -> Result<(), Repor
         .map_err(render_error(what))
 }
 
+fn yes_no(b: bool) -> &'static str {
+    if b { "yes" } else { "no" }
+}
+
 pub fn render_findings(result: &ScanResult, out: &mut dyn Write) -> Result<(), ReportError> {
     let df = stacked(&result.findings, |chunk| {
         let rows: Vec<_> = chunk.iter().map(|f| finding(result, f)).collect();
@@ -84,6 +88,27 @@ pub fn render_findings(result: &ScanResult, out: &mut dyn Write) -> Result<(), R
             column("mail", rows.iter().map(|r| r.subject.mail)),
             column("message", rows.iter().map(|r| Some(r.message.as_str()))),
             column("evidence", evidence.iter().map(|e| Some(e.as_str()))),
+            column(
+                "fingerprint",
+                rows.iter().map(|r| Some(r.fingerprint.as_str())),
+            ),
+            column("fails", rows.iter().map(|r| Some(yes_no(r.fails)))),
+            column("accepted", rows.iter().map(|r| Some(yes_no(r.accepted)))),
+            column(
+                "exception_reason",
+                rows.iter().map(|r| r.exception.as_ref().map(|e| e.reason)),
+            ),
+            column(
+                "exception_owner",
+                rows.iter()
+                    .map(|r| r.exception.as_ref().and_then(|e| e.owner)),
+            ),
+            column(
+                "exception_expires",
+                rows.iter()
+                    .map(|r| r.exception.as_ref().and_then(|e| e.expires.as_deref())),
+            ),
+            column("baseline", rows.iter().map(|r| r.baseline)),
         ])
     })
     .map_err(render_error("findings.csv"))?;

@@ -7,7 +7,7 @@ use std::io::Write;
 use minijinja::{AutoEscape, Environment};
 use serde::Serialize;
 
-use super::json::{VerdictDto, findings, rules, verdict};
+use super::json::{self, VerdictDto, finding, findings, rules, verdict};
 use super::{ReportError, generated_at, scope_label};
 use crate::model::{Severity, Verdict};
 use crate::rules::Docs;
@@ -23,8 +23,11 @@ struct Context<'a> {
     generated_at: String,
     snapshot: SnapshotCtx<'a>,
     tenant: TenantCtx<'a>,
-    options: OptionsCtx<'a>,
+    options: OptionsCtx,
     summary: SummaryCtx,
+    review: json::ReviewDto<'a>,
+    accepted: Vec<AcceptedCtx<'a>>,
+    resolved: Vec<json::ResolvedDto<'a>>,
     chart: Vec<ChartBar<'a>>,
     tenant_findings: Vec<TenantFinding<'a>>,
     rules: Vec<RuleCtx<'a>>,
@@ -50,10 +53,21 @@ struct TenantCtx<'a> {
 }
 
 #[derive(Serialize)]
-struct OptionsCtx<'a> {
+struct OptionsCtx {
     scope: &'static str,
     mau_billing: bool,
-    fail_on: &'a str,
+    fail_on: &'static str,
+}
+
+/// An accepted finding, listed with the exception that accepts it.
+#[derive(Serialize)]
+struct AcceptedCtx<'a> {
+    rule: &'a str,
+    subject: &'a str,
+    message: String,
+    reason: &'a str,
+    owner: Option<&'a str>,
+    expires: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -84,6 +98,8 @@ struct TenantFinding<'a> {
     title: &'a str,
     severity: &'static str,
     message: String,
+    accepted: bool,
+    fails: bool,
 }
 
 #[derive(Serialize)]
@@ -111,7 +127,7 @@ fn render_error(e: minijinja::Error) -> ReportError {
     }
 }
 
-pub fn render(result: &ScanResult, fail_on: &str, out: &mut dyn Write) -> Result<(), ReportError> {
+pub fn render(result: &ScanResult, out: &mut dyn Write) -> Result<(), ReportError> {
     let s = &result.summary;
     let ready_pct = if s.in_scope == 0 {
         "0".to_owned()
@@ -144,6 +160,8 @@ pub fn render(result: &ScanResult, fail_on: &str, out: &mut dyn Write) -> Result
             title: result.registry.get(f.rule).map_or("", |r| r.title.as_str()),
             severity: f.severity,
             message: f.message,
+            accepted: f.accepted,
+            fails: f.fails,
         })
         .collect();
     let rule_ctx: Vec<RuleCtx> = rules(result)
@@ -192,8 +210,39 @@ pub fn render(result: &ScanResult, fail_on: &str, out: &mut dyn Write) -> Result
         options: OptionsCtx {
             scope: scope_label(&result.options.scope),
             mau_billing: result.options.mau_billing,
-            fail_on,
+            fail_on: result
+                .review
+                .threshold
+                .map_or("never", crate::model::Severity::as_str),
         },
+        review: json::review(result),
+        accepted: result
+            .findings
+            .iter()
+            .filter(|f| result.exception(f).is_some_and(|e| !e.expired))
+            .take(USERS_CAP)
+            .filter_map(|f| {
+                let d = finding(result, f);
+                let e = d.exception?;
+                Some(AcceptedCtx {
+                    rule: d.rule,
+                    subject: d.subject.user_principal_name.unwrap_or(d.subject.id),
+                    message: d.message,
+                    reason: e.reason,
+                    owner: e.owner,
+                    expires: e.expires,
+                })
+            })
+            .collect(),
+        resolved: result
+            .review
+            .baseline
+            .as_ref()
+            .map_or(&[][..], |b| &b.resolved[..])
+            .iter()
+            .take(USERS_CAP)
+            .map(json::resolved_dto)
+            .collect(),
         summary: SummaryCtx {
             users_total: s.users_total,
             in_scope: s.in_scope,

@@ -9,6 +9,8 @@ use super::{ReportError, generated_at, rule_ids, scope_label};
 use rayon::prelude::*;
 
 use crate::model::{Cell, Table, user as col};
+use crate::scan::baseline::{Resolved, of as fingerprint_of};
+use crate::scan::exceptions::ExceptionUse;
 use crate::scan::{Finding, ScanResult, Summary, VerdictRow};
 
 pub const SCHEMA: &str = "b2bready-findings/1";
@@ -23,7 +25,87 @@ struct Header<'a> {
     tenant: Tenant<'a>,
     options: Options,
     summary: &'a Summary,
+    review: ReviewDto<'a>,
     warnings: &'a [String],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReviewDto<'a> {
+    pub config: Option<String>,
+    pub fail_on: &'static str,
+    pub fail_on_not_evaluated: bool,
+    pub passed: bool,
+    pub reasons: Vec<String>,
+    #[serde(flatten)]
+    pub counts: &'a crate::scan::review::Counts,
+    pub disabled_rules: &'a [String],
+    pub exceptions: Vec<ExceptionDto<'a>>,
+    pub exceptions_ignored: usize,
+    pub baseline: Option<BaselineDto<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExceptionDto<'a> {
+    pub rule: &'a str,
+    pub subject: &'a str,
+    pub reason: &'a str,
+    pub owner: Option<&'a str>,
+    pub expires: Option<String>,
+    pub line: usize,
+    pub expired: bool,
+    pub matched: usize,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BaselineDto<'a> {
+    pub path: String,
+    pub generated_at: Option<&'a str>,
+    pub unverified: usize,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResolvedDto<'a> {
+    pub rule: &'a str,
+    pub subject: SubjectDto<'a>,
+    pub fingerprint: &'a str,
+}
+
+pub fn exception(e: &ExceptionUse) -> ExceptionDto<'_> {
+    let x = &e.exception;
+    ExceptionDto {
+        rule: &x.rule,
+        subject: x.subject.as_str(),
+        reason: &x.reason,
+        owner: x.owner.as_deref(),
+        expires: x.expires.map(|d| d.to_string()),
+        line: x.line,
+        expired: e.expired,
+        matched: e.matched,
+    }
+}
+
+pub fn review(result: &ScanResult) -> ReviewDto<'_> {
+    let r = &result.review;
+    ReviewDto {
+        config: r.config.as_ref().map(|p| p.display().to_string()),
+        fail_on: r.threshold.map_or("never", crate::model::Severity::as_str),
+        fail_on_not_evaluated: r.fail_on_not_evaluated,
+        passed: result.exit_code() == 0,
+        reasons: result.gate_reasons(),
+        counts: &r.counts,
+        disabled_rules: &r.disabled,
+        exceptions: r.exceptions.iter().map(exception).collect(),
+        exceptions_ignored: r.exceptions_ignored,
+        baseline: r.baseline.as_ref().map(|b| BaselineDto {
+            path: b.path.display().to_string(),
+            generated_at: b.generated_at.as_deref(),
+            unverified: b.unverified,
+        }),
+    }
 }
 
 #[derive(Serialize)]
@@ -81,6 +163,17 @@ pub struct FindingDto<'a> {
     pub subject: SubjectDto<'a>,
     pub message: String,
     pub evidence: Evidence<'a>,
+    /// Rule and subject, hashed: the same finding has the same fingerprint in every run.
+    pub fingerprint: String,
+    /// Whether this finding fails the build.
+    pub fails: bool,
+    /// Whether a valid exception accepts it.
+    pub accepted: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exception: Option<ExceptionDto<'a>>,
+    /// `new` or `unchanged` against the baseline; absent without one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<&'static str>,
 }
 
 /// A finding's evidence, serialised straight from the table's cells.
@@ -160,6 +253,7 @@ pub fn finding<'a>(result: &'a ScanResult, f: &Finding) -> FindingDto<'a> {
             Some(r) => (&result.users, r as usize),
             None => (&result.tenant, 0),
         };
+        let exception = result.exception(f);
         FindingDto {
             rule: &result.rule(f).id,
             severity: result.severity(f).as_str(),
@@ -170,7 +264,25 @@ pub fn finding<'a>(result: &'a ScanResult, f: &Finding) -> FindingDto<'a> {
                 table,
                 row,
             },
+            fingerprint: fingerprint_of(result, f),
+            fails: result.fails(f),
+            accepted: exception.is_some_and(|e| !e.expired),
+            exception: exception.map(self::exception),
+            baseline: f.change.as_str(),
         }
+    }
+}
+
+pub fn resolved_dto(r: &Resolved) -> ResolvedDto<'_> {
+    ResolvedDto {
+        rule: &r.rule,
+        subject: SubjectDto {
+            kind: if r.kind == "tenant" { "tenant" } else { "user" },
+            id: &r.id,
+            user_principal_name: r.user_principal_name.as_deref(),
+            mail: None,
+        },
+        fingerprint: &r.fingerprint,
     }
 }
 
@@ -255,6 +367,7 @@ pub fn render(result: &ScanResult, out: &mut dyn Write) -> Result<(), ReportErro
             mau_billing: result.options.mau_billing,
         },
         summary: &result.summary,
+        review: review(result),
         warnings: &result.warnings,
     };
     // The header's fields, pretty-printed, then the three arrays one element per line.
@@ -274,6 +387,14 @@ pub fn render(result: &ScanResult, out: &mut dyn Write) -> Result<(), ReportErro
     })?;
     array(out, "verdicts", &result.verdicts, |v, buf| {
         serde_json::to_writer(buf, &verdict(result, v))
+    })?;
+    let resolved = result
+        .review
+        .baseline
+        .as_ref()
+        .map_or(&[][..], |b| &b.resolved[..]);
+    array(out, "resolved", resolved, |r, buf| {
+        serde_json::to_writer(buf, &resolved_dto(r))
     })?;
     out.write_all(b"\n}\n")?;
     Ok(())

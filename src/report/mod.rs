@@ -2,8 +2,12 @@
 //! given; none evaluates anything. Files are written to a temporary name and renamed.
 
 pub mod csv;
+pub mod github;
 pub mod html;
 pub mod json;
+pub mod junit;
+pub mod markdown;
+pub mod sarif;
 pub mod table;
 
 use std::io::{BufWriter, Write};
@@ -22,6 +26,14 @@ pub enum Format {
     Csv,
     /// report.html, one self-contained page.
     Html,
+    /// findings.sarif: SARIF 2.1.0 for GitHub code scanning and other SARIF viewers.
+    Sarif,
+    /// junit.xml: one test case per rule, for Azure DevOps, GitLab and Jenkins.
+    Junit,
+    /// summary.md: a short Markdown summary, e.g. for $GITHUB_STEP_SUMMARY.
+    Markdown,
+    /// GitHub Actions workflow annotations on standard output for failing findings.
+    Github,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -22,6 +22,21 @@ pub struct RuleOutcome {
 pub struct Finding {
     pub rule: u16,
     pub row: Option<u32>,
+    /// The exception that matched it (an index into the review's exceptions).
+    pub exception: Option<u16>,
+    /// Where it stands against a baseline.
+    pub change: super::baseline::Change,
+}
+
+impl Finding {
+    fn new(rule: usize, row: Option<u32>) -> Self {
+        Finding {
+            rule: rule as u16,
+            row,
+            exception: None,
+            change: super::baseline::Change::Untracked,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -123,10 +138,7 @@ pub fn evaluate(
             continue;
         }
         outcomes[rule].count = 1;
-        findings.push(Finding {
-            rule: rule as u16,
-            row: None,
-        });
+        findings.push(Finding::new(rule, None));
         match outcomes[rule].severity {
             Severity::Blocker => tenant_blockers.push(rule as u16),
             Severity::Warning | Severity::Info => {}
@@ -151,10 +163,7 @@ pub fn evaluate(
                 Severity::Info => {}
             }
         }
-        findings.extend(rows.into_iter().map(|r| Finding {
-            rule: rule as u16,
-            row: Some(r),
-        }));
+        findings.extend(rows.into_iter().map(|r| Finding::new(rule, Some(r))));
     }
     findings.sort_by_key(|f| (f.rule, f.row.is_some()));
     // Stable sort: user findings keep their id order within a rule.

@@ -1,10 +1,13 @@
 //! The offline scan: snapshot → facts → rules → findings and verdicts. It never touches the
 //! network, so CI can scan a cached snapshot without credentials.
 
+pub mod baseline;
 pub mod email;
 pub mod engine;
+pub mod exceptions;
 pub mod facts;
 pub mod inputs;
+pub mod review;
 
 use std::path::{Path, PathBuf};
 
@@ -64,6 +67,10 @@ pub struct ScanResult {
     pub summary: Summary,
     /// Things the user should know that did not stop the scan.
     pub warnings: Vec<String>,
+    /// Per account, its line in the users file (for locations in SARIF).
+    pub lines: Vec<u64>,
+    /// Exceptions, baseline and the gate; filled after the scan by `review`.
+    pub review: review::Review,
 }
 
 impl ScanResult {
@@ -118,6 +125,17 @@ impl ScanResult {
                     .unwrap_or("")
             )),
             _ => None,
+        }
+    }
+
+    /// Who a finding is about, for people: the account's UPN (else its id), or "tenant".
+    pub fn subject_label(&self, f: &Finding) -> &str {
+        match f.row {
+            Some(r) => self
+                .user_text(col::UPN, r)
+                .or(self.user_text(col::ID, r))
+                .unwrap_or(""),
+            None => "tenant",
         }
     }
 
@@ -250,6 +268,8 @@ pub fn run(dir: &Path, registry: Registry, options: ScanOptions) -> Result<ScanR
         verdicts: eval.verdicts,
         summary,
         warnings,
+        lines: users.lines,
+        review: review::Review::default(),
     })
 }
 

@@ -1,10 +1,12 @@
 //! The integration tests: one binary (polars is linked once), one module per concern.
 
 mod bad_input;
+mod ci_outputs;
 mod cli;
 mod common;
 mod export;
 mod generator;
 mod plan;
 mod reports;
+mod review;
 mod rule_fixtures;

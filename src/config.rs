@@ -1,0 +1,329 @@
+//! `b2bready.toml`: what a team keeps next to its pipeline (scope, rule overrides, accepted
+//! exceptions), so the nightly command line stays short. Flags on the command line win over it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::cli::{FailOn, ScopeArg};
+use crate::model::Severity;
+use crate::rules::Registry;
+use crate::scan::exceptions::{Exception, Subject};
+
+/// The file looked for in the working directory when `--config` is not given.
+pub const FILE_NAME: &str = "b2bready.toml";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}:{line}: {message}", path.display())]
+    Invalid {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+}
+
+impl ConfigError {
+    pub fn help(&self) -> Option<String> {
+        match self {
+            ConfigError::Read { .. } => {
+                Some("give an existing file with --config, or --no-config to use none".into())
+            }
+            ConfigError::Invalid { .. } => Some(
+                "fix the file and check it with `b2bready config check`; the README lists every key"
+                    .into(),
+            ),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct ConfigFile {
+    scope: Option<Spanned<ScopeArg>>,
+    scope_file: Option<Spanned<String>>,
+    external_identities: Option<String>,
+    mau_billing: Option<bool>,
+    fail_on: Option<FailOn>,
+    fail_on_not_evaluated: Option<bool>,
+    #[serde(default)]
+    rule_folders: Vec<String>,
+    #[serde(default)]
+    rules: BTreeMap<Spanned<String>, RuleSetting>,
+    #[serde(default)]
+    exception: Vec<Spanned<ExceptionFile>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleSetting {
+    #[serde(default)]
+    disable: bool,
+    severity: Option<Severity>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExceptionFile {
+    rule: String,
+    subject: String,
+    reason: String,
+    owner: Option<String>,
+    expires: Option<Spanned<DateValue>>,
+}
+
+/// `expires = 2027-03-31` (a TOML date) or `expires = "2027-03-31"`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum DateValue {
+    Toml(toml::value::Datetime),
+    Text(String),
+}
+
+/// A rule's severity changed, or the rule switched off.
+#[derive(Debug, Clone)]
+pub struct RuleOverride {
+    pub id: String,
+    pub line: usize,
+    pub disable: bool,
+    pub severity: Option<Severity>,
+}
+
+/// A loaded config file; relative paths in it are taken from the file's folder.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    pub path: PathBuf,
+    pub scope: Option<ScopeArg>,
+    pub scope_file: Option<PathBuf>,
+    pub external_identities: Option<PathBuf>,
+    pub mau_billing: Option<bool>,
+    pub fail_on: Option<FailOn>,
+    pub fail_on_not_evaluated: Option<bool>,
+    pub rule_folders: Vec<PathBuf>,
+    pub rules: Vec<RuleOverride>,
+    pub exceptions: Vec<Exception>,
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+impl Config {
+    /// The config a command uses: `--config FILE`, none with `--no-config`, else
+    /// `b2bready.toml` in the working directory when there is one.
+    pub fn find(explicit: Option<&Path>, disabled: bool) -> Result<Option<Config>, ConfigError> {
+        match explicit {
+            Some(path) => Config::load(path).map(Some),
+            None if disabled => Ok(None),
+            None => {
+                let path = Path::new(FILE_NAME);
+                if path.is_file() {
+                    Config::load(path).map(Some)
+                } else {
+                    Ok(None)
+                }
+            }
+        }
+    }
+
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Config::parse(path, &text)
+    }
+
+    pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        let invalid = |line: usize, message: String| ConfigError::Invalid {
+            path: path.to_owned(),
+            line,
+            message,
+        };
+        let file: ConfigFile = toml::from_str(text).map_err(|e| {
+            let line = e.span().map_or(1, |s| line_of(text, s.start));
+            invalid(line, crate::rules::one_line(e.message()))
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let resolve = |p: &str| base.join(p);
+        if let (Some(_), Some(file_scope)) = (&file.scope, &file.scope_file) {
+            return Err(invalid(
+                line_of(text, file_scope.span().start),
+                "scope and scope-file cannot both be set: scope-file already names the accounts"
+                    .into(),
+            ));
+        }
+        let rules = file
+            .rules
+            .into_iter()
+            .map(|(id, setting)| RuleOverride {
+                line: line_of(text, id.span().start),
+                id: id.into_inner(),
+                disable: setting.disable,
+                severity: setting.severity,
+            })
+            .collect();
+        let mut exceptions = Vec::with_capacity(file.exception.len());
+        for spanned in file.exception {
+            let line = line_of(text, spanned.span().start);
+            let e = spanned.into_inner();
+            if e.reason.trim().is_empty() {
+                return Err(invalid(line, "an exception needs a reason".into()));
+            }
+            if e.subject.trim().is_empty() {
+                return Err(invalid(
+                    line,
+                    "an exception needs a subject: a user id, a userPrincipalName, or \"tenant\""
+                        .into(),
+                ));
+            }
+            let expires = match e.expires {
+                None => None,
+                Some(d) => {
+                    let at = line_of(text, d.span().start);
+                    Some(parse_date(d.into_inner()).map_err(|m| invalid(at, m))?)
+                }
+            };
+            exceptions.push(Exception {
+                rule: e.rule,
+                subject: Subject::parse(&e.subject),
+                reason: e.reason,
+                owner: e.owner.filter(|o| !o.trim().is_empty()),
+                expires,
+                line,
+            });
+        }
+        Ok(Config {
+            path: path.to_owned(),
+            scope: file.scope.map(Spanned::into_inner),
+            scope_file: file.scope_file.map(|s| resolve(s.get_ref())),
+            external_identities: file.external_identities.as_deref().map(resolve),
+            mau_billing: file.mau_billing,
+            fail_on: file.fail_on,
+            fail_on_not_evaluated: file.fail_on_not_evaluated,
+            rule_folders: file.rule_folders.iter().map(|p| resolve(p)).collect(),
+            rules,
+            exceptions,
+        })
+    }
+
+    /// Rule ids in `[rules.ID]` and in exceptions must name a loaded rule: a typo would
+    /// otherwise silently override or accept nothing.
+    pub fn check_rules(&self, registry: &Registry) -> Result<(), ConfigError> {
+        let unknown = |line: usize, id: &str, what: &str| ConfigError::Invalid {
+            path: self.path.clone(),
+            line,
+            message: format!(
+                "{what} names the rule {id:?}, which is not a known rule (`b2bready rules list` shows them)"
+            ),
+        };
+        for o in &self.rules {
+            if registry.get(&o.id).is_none() {
+                return Err(unknown(o.line, &o.id, "[rules]"));
+            }
+        }
+        for e in &self.exceptions {
+            if registry.get(&e.rule).is_none() {
+                return Err(unknown(e.line, &e.rule, "an exception"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The file's name as shown to people: relative to the working directory when it can be.
+    pub fn display_path(&self) -> String {
+        self.path.display().to_string()
+    }
+}
+
+fn parse_date(value: DateValue) -> Result<jiff::civil::Date, String> {
+    let text = match value {
+        DateValue::Toml(dt) if dt.time.is_none() && dt.offset.is_none() => dt.to_string(),
+        DateValue::Toml(dt) => {
+            return Err(format!(
+                "expires must be a date such as 2027-03-31, not the date and time {dt}"
+            ));
+        }
+        DateValue::Text(s) => s,
+    };
+    text.trim()
+        .parse::<jiff::civil::Date>()
+        .map_err(|_| format!("expires {text:?} is not a date such as 2027-03-31"))
+}
+
+/// Applies `[rules.ID]` settings: a new severity replaces the rule's own (and its MAU-billing
+/// severity), `disable = true` removes the rule. Returns the ids removed.
+pub fn apply_rule_overrides(registry: &mut Registry, overrides: &[RuleOverride]) -> Vec<String> {
+    let mut disabled = Vec::new();
+    for o in overrides {
+        if let Some(rule) = registry.rules.iter_mut().find(|r| r.id == o.id)
+            && let Some(severity) = o.severity
+        {
+            rule.severity = severity;
+            rule.mau_billing_severity = None;
+        }
+        if o.disable {
+            disabled.push(o.id.clone());
+        }
+    }
+    registry.rules.retain(|r| !disabled.contains(&r.id));
+    disabled
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(Path::new("ci/b2bready.toml"), text)
+    }
+
+    #[test]
+    fn unknown_keys_are_named_with_their_line() {
+        let err = parse("scope = \"all\"\n\nfail-of = \"warning\"\n")
+            .expect_err("unknown key")
+            .to_string();
+        assert!(err.starts_with("ci/b2bready.toml:3: "), "{err}");
+        assert!(err.contains("fail-of"), "{err}");
+        let err = parse("[[exception]]\nrule = \"x\"\nsubject = \"tenant\"\nreason = \"r\"\nexpiry = 2027-01-01\n")
+            .expect_err("unknown key in an exception")
+            .to_string();
+        assert!(err.contains(":5: ") && err.contains("expiry"), "{err}");
+    }
+
+    #[test]
+    fn relative_paths_are_taken_from_the_file_folder() {
+        let c = parse("external-identities = \"ids.csv\"\nrule-folders = [\"rules\"]\n")
+            .expect("valid");
+        assert_eq!(c.external_identities, Some(PathBuf::from("ci/ids.csv")));
+        assert_eq!(c.rule_folders, vec![PathBuf::from("ci/rules")]);
+    }
+
+    #[test]
+    fn exception_dates_accept_toml_dates_and_strings_only() {
+        let base = "[[exception]]\nrule = \"x\"\nsubject = \"tenant\"\nreason = \"r\"\n";
+        for ok in ["expires = 2027-03-31", "expires = \"2027-03-31\""] {
+            let c = parse(&format!("{base}{ok}\n")).expect(ok);
+            assert_eq!(
+                c.exceptions[0].expires.map(|d| d.to_string()).as_deref(),
+                Some("2027-03-31")
+            );
+        }
+        for bad in ["expires = 2027-03-31T10:00:00Z", "expires = \"next year\""] {
+            let err = parse(&format!("{base}{bad}\n")).expect_err(bad).to_string();
+            assert!(err.contains(":5: expires"), "{err}");
+        }
+        let err = parse("[[exception]]\nrule = \"x\"\nsubject = \"tenant\"\nreason = \"  \"\n")
+            .expect_err("empty reason")
+            .to_string();
+        assert!(err.contains(":1: an exception needs a reason"), "{err}");
+    }
+}

@@ -1,0 +1,225 @@
+//! A baseline is an earlier `findings.json` of the same tenant. Each finding of this scan is
+//! `new` or `unchanged` against it, and what it had that this scan does not is `resolved`, so
+//! a nightly build goes red only for what is new.
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use super::ScanResult;
+use crate::model::user as col;
+use crate::report::json::SCHEMA;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BaselineError {
+    #[error("cannot read the baseline {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the baseline {path} is not a b2bready findings.json: {message}")]
+    Format { path: PathBuf, message: String },
+    #[error("the baseline {path} is from tenant {baseline}, but this snapshot is tenant {current}")]
+    OtherTenant {
+        path: PathBuf,
+        baseline: String,
+        current: String,
+    },
+}
+
+/// Where a finding stands against the baseline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Change {
+    /// No baseline was given.
+    #[default]
+    Untracked,
+    New,
+    Unchanged,
+}
+
+impl Change {
+    pub fn as_str(self) -> Option<&'static str> {
+        match self {
+            Change::Untracked => None,
+            Change::New => Some("new"),
+            Change::Unchanged => Some("unchanged"),
+        }
+    }
+}
+
+/// A finding of the baseline that this scan no longer has.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub rule: String,
+    pub kind: String,
+    pub id: String,
+    pub user_principal_name: Option<String>,
+    pub fingerprint: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Baseline {
+    pub path: PathBuf,
+    pub generated_at: Option<String>,
+    pub resolved: Vec<Resolved>,
+    /// Baseline findings of rules that could not run this time: neither resolved nor not.
+    pub unverified: usize,
+}
+
+/// The identity of a finding across runs: rule and subject, nothing that a later export could
+/// change (line numbers, messages, severities).
+pub fn fingerprint(rule: &str, kind: &str, id: &str) -> String {
+    let mut h = Sha256::new();
+    for part in ["b2bready/1", rule, kind, &id.to_lowercase()] {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    crate::snapshot::lines::hex(&h.finalize()[..16])
+}
+
+/// The fingerprint of one finding of this scan.
+pub fn of(result: &ScanResult, f: &super::Finding) -> String {
+    let rule = &result.rule(f).id;
+    match f.row {
+        Some(r) => fingerprint(rule, "user", result.user_text(col::ID, r).unwrap_or("")),
+        None => fingerprint(rule, "tenant", result.tenant_id()),
+    }
+}
+
+#[derive(Deserialize)]
+struct File<'a> {
+    schema: Cow<'a, str>,
+    #[serde(rename = "generatedAt")]
+    generated_at: Option<String>,
+    #[serde(borrow)]
+    tenant: Tenant<'a>,
+    #[serde(borrow, default)]
+    findings: Vec<OldFinding<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Tenant<'a> {
+    #[serde(borrow)]
+    id: Cow<'a, str>,
+}
+
+#[derive(Deserialize)]
+struct OldFinding<'a> {
+    #[serde(borrow)]
+    rule: Cow<'a, str>,
+    #[serde(borrow)]
+    subject: OldSubject<'a>,
+}
+
+#[derive(Deserialize)]
+struct OldSubject<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    #[serde(borrow)]
+    id: Cow<'a, str>,
+    #[serde(rename = "userPrincipalName", borrow)]
+    user_principal_name: Option<Cow<'a, str>>,
+}
+
+/// Compares this scan with the baseline at `path`: sets each finding's change and lists what
+/// was resolved.
+pub fn apply(result: &mut ScanResult, path: &Path) -> Result<(), BaselineError> {
+    let bytes = std::fs::read(path).map_err(|source| BaselineError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let file: File = serde_json::from_slice(&bytes).map_err(|e| BaselineError::Format {
+        path: path.to_owned(),
+        message: e.to_string(),
+    })?;
+    if file.schema != SCHEMA {
+        return Err(BaselineError::Format {
+            path: path.to_owned(),
+            message: format!("its schema is {:?}, expected {SCHEMA:?}", file.schema),
+        });
+    }
+    let current = result.tenant_id().to_owned();
+    if !file.tenant.id.eq_ignore_ascii_case(&current) {
+        return Err(BaselineError::OtherTenant {
+            path: path.to_owned(),
+            baseline: file.tenant.id.into_owned(),
+            current,
+        });
+    }
+    let old: Vec<(String, &OldFinding)> = file
+        .findings
+        .iter()
+        .map(|f| (fingerprint(&f.rule, &f.subject.kind, &f.subject.id), f))
+        .collect();
+    let known: HashSet<&str> = old.iter().map(|(fp, _)| fp.as_str()).collect();
+    let mut seen = HashSet::with_capacity(result.findings.len());
+    let marks: Vec<(String, bool)> = result
+        .findings
+        .par_iter()
+        .map(|f| {
+            let fp = of(result, f);
+            let was = known.contains(fp.as_str());
+            (fp, was)
+        })
+        .collect();
+    for (f, (fp, was)) in result.findings.iter_mut().zip(marks) {
+        f.change = if was { Change::Unchanged } else { Change::New };
+        seen.insert(fp);
+    }
+    // A rule that could not run this time (or is switched off) says nothing about whether
+    // its old findings are gone.
+    let ran: HashSet<&str> = result
+        .registry
+        .rules
+        .iter()
+        .zip(&result.outcomes)
+        .filter(|(_, o)| o.not_evaluated.is_none())
+        .map(|(r, _)| r.id.as_str())
+        .collect();
+    let mut baseline = Baseline {
+        path: path.to_owned(),
+        generated_at: file.generated_at.clone(),
+        ..Baseline::default()
+    };
+    let mut listed = HashSet::new();
+    for (fp, f) in &old {
+        if seen.contains(fp) || !listed.insert(fp.as_str()) {
+            continue;
+        }
+        if !ran.contains(f.rule.as_ref()) {
+            baseline.unverified += 1;
+            continue;
+        }
+        baseline.resolved.push(Resolved {
+            rule: f.rule.clone().into_owned(),
+            kind: f.subject.kind.clone().into_owned(),
+            id: f.subject.id.clone().into_owned(),
+            user_principal_name: f.subject.user_principal_name.clone().map(Cow::into_owned),
+            fingerprint: fp.clone(),
+        });
+    }
+    baseline
+        .resolved
+        .sort_by(|a, b| (&a.rule, &a.kind, &a.id).cmp(&(&b.rule, &b.kind, &b.id)));
+    result.review.baseline = Some(baseline);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprints_ignore_the_case_of_the_subject() {
+        let a = fingerprint("mail-missing", "user", "AB12-cd");
+        assert_eq!(a, fingerprint("mail-missing", "user", "ab12-CD"));
+        assert_ne!(a, fingerprint("mail-invalid", "user", "ab12-cd"));
+        assert_ne!(a, fingerprint("mail-missing", "tenant", "ab12-cd"));
+        assert_eq!(a.len(), 32);
+    }
+}

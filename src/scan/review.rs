@@ -1,0 +1,204 @@
+//! The CI gate: which findings fail the build, given the `--fail-on` threshold, accepted
+//! exceptions and a baseline, and the counts every output shows about it.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use super::baseline::{Baseline, Change};
+use super::exceptions::ExceptionUse;
+use super::{Finding, ScanResult};
+use crate::model::Severity;
+
+#[derive(Debug, Clone, Default)]
+pub struct Review {
+    /// The config file the scan used.
+    pub config: Option<PathBuf>,
+    /// Rules switched off in the config.
+    pub disabled: Vec<String>,
+    pub exceptions: Vec<ExceptionUse>,
+    /// Exceptions left out because of `--no-exceptions`.
+    pub exceptions_ignored: usize,
+    pub baseline: Option<Baseline>,
+    /// Findings at or above this severity fail the build; `None` never fails.
+    pub threshold: Option<Severity>,
+    pub fail_on_not_evaluated: bool,
+    pub counts: Counts,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Counts {
+    /// Findings that fail the build.
+    pub failing: usize,
+    /// Findings an exception accepts.
+    pub accepted: usize,
+    /// Findings whose exception has expired.
+    pub expired: usize,
+    /// Of those, the ones that fail the build (at or above the threshold).
+    #[serde(skip)]
+    pub expired_failing: usize,
+    pub new: Option<usize>,
+    pub unchanged: Option<usize>,
+    pub resolved: Option<usize>,
+    pub unused_exceptions: usize,
+    pub not_evaluated: usize,
+}
+
+/// Where one finding stands in the review.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    /// Fails the build.
+    Failing,
+    /// Accepted by a valid exception.
+    Accepted,
+    /// In the baseline already (and not accepted): tolerated.
+    Known,
+    /// Below the `--fail-on` threshold.
+    Below,
+}
+
+impl ScanResult {
+    /// The exception that matched a finding, valid or expired.
+    pub fn exception(&self, f: &Finding) -> Option<&ExceptionUse> {
+        f.exception.map(|i| &self.review.exceptions[i as usize])
+    }
+
+    pub fn standing(&self, f: &Finding) -> Standing {
+        let exception = self.exception(f);
+        if exception.is_some_and(|e| !e.expired) {
+            return Standing::Accepted;
+        }
+        if self.review.threshold.is_none_or(|t| self.severity(f) < t) {
+            return Standing::Below;
+        }
+        // An expired exception fails again whatever the baseline says: its time is up.
+        if exception.is_none() && f.change == Change::Unchanged {
+            return Standing::Known;
+        }
+        Standing::Failing
+    }
+
+    pub fn fails(&self, f: &Finding) -> bool {
+        self.standing(f) == Standing::Failing
+    }
+
+    /// Rules that could not run, with the reason.
+    pub fn not_evaluated(&self) -> impl Iterator<Item = (&crate::rules::Rule, &str)> {
+        self.registry
+            .rules
+            .iter()
+            .zip(&self.outcomes)
+            .filter_map(|(r, o)| o.not_evaluated.as_deref().map(|why| (r, why)))
+    }
+
+    /// 0 when the build passes, 1 when it fails.
+    pub fn exit_code(&self) -> u8 {
+        let c = &self.review.counts;
+        u8::from(c.failing > 0 || (self.review.fail_on_not_evaluated && c.not_evaluated > 0))
+    }
+
+    /// Why the build fails, one line per cause; empty when it passes.
+    pub fn gate_reasons(&self) -> Vec<String> {
+        let mut reasons = Vec::new();
+        let c = &self.review.counts;
+        // Findings whose exception expired are explained one by one below.
+        let fresh = c.failing - c.expired_failing;
+        if fresh > 0 {
+            let threshold = self.review.threshold.map_or("", Severity::as_str);
+            let new = if self.review.baseline.is_some() {
+                "new "
+            } else {
+                ""
+            };
+            reasons.push(format!(
+                "{fresh} {new}finding{} at or above {threshold}, not accepted by an exception",
+                plural(fresh)
+            ));
+        }
+        for e in &self.review.exceptions {
+            if e.expired && e.matched > 0 {
+                let x = &e.exception;
+                reasons.push(format!(
+                    "the exception for {} on {} (line {}) expired on {}: renew it or fix the finding",
+                    x.rule,
+                    x.subject.as_str(),
+                    x.line,
+                    x.expires.map(|d| d.to_string()).unwrap_or_default()
+                ));
+            }
+        }
+        if self.review.fail_on_not_evaluated && c.not_evaluated > 0 {
+            reasons.push(format!(
+                "{} rule{} could not be evaluated (--fail-on-not-evaluated)",
+                c.not_evaluated,
+                plural(c.not_evaluated)
+            ));
+        }
+        reasons
+    }
+
+    /// Exceptions that matched no finding, described for a warning.
+    pub fn unused_exceptions(&self) -> impl Iterator<Item = String> {
+        self.review
+            .exceptions
+            .iter()
+            .filter(|e| e.matched == 0)
+            .map(|e| {
+                let disabled = self.review.disabled.contains(&e.exception.rule);
+                format!(
+                    "the exception for {} on {} (line {}) matched no finding{}",
+                    e.exception.rule,
+                    e.exception.subject.as_str(),
+                    e.exception.line,
+                    if disabled {
+                        ": the rule is disabled"
+                    } else {
+                        ": remove it if the problem is fixed"
+                    }
+                )
+            })
+    }
+}
+
+pub(crate) fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// Counts the review once exceptions and the baseline are applied.
+pub fn finish(result: &mut ScanResult) {
+    let mut c = Counts {
+        unused_exceptions: result
+            .review
+            .exceptions
+            .iter()
+            .filter(|e| e.matched == 0)
+            .count(),
+        not_evaluated: result.not_evaluated().count(),
+        ..Counts::default()
+    };
+    let tracked = result.review.baseline.is_some();
+    let (mut new, mut unchanged) = (0, 0);
+    for f in &result.findings {
+        match result.standing(f) {
+            Standing::Failing => c.failing += 1,
+            Standing::Accepted => c.accepted += 1,
+            Standing::Known | Standing::Below => {}
+        }
+        if result.exception(f).is_some_and(|e| e.expired) {
+            c.expired += 1;
+            c.expired_failing += usize::from(result.fails(f));
+        }
+        match f.change {
+            Change::New => new += 1,
+            Change::Unchanged => unchanged += 1,
+            Change::Untracked => {}
+        }
+    }
+    if tracked {
+        c.new = Some(new);
+        c.unchanged = Some(unchanged);
+        c.resolved = result.review.baseline.as_ref().map(|b| b.resolved.len());
+    }
+    result.review.counts = c;
+}
