@@ -74,21 +74,32 @@ pub struct Baseline {
 /// The identity of a finding across runs: rule and subject, nothing that a later export could
 /// change (line numbers, messages, severities).
 pub fn fingerprint(rule: &str, kind: &str, id: &str) -> String {
+    crate::snapshot::lines::hex(&digest(rule, kind, id))
+}
+
+/// The fingerprint's 16 bytes, the form compared in memory.
+fn digest(rule: &str, kind: &str, id: &str) -> [u8; 16] {
     let mut h = Sha256::new();
     for part in ["b2bready/1", rule, kind, &id.to_lowercase()] {
         h.update(part.as_bytes());
         h.update([0]);
     }
-    crate::snapshot::lines::hex(&h.finalize()[..16])
+    let mut out = [0; 16];
+    out.copy_from_slice(&h.finalize()[..16]);
+    out
+}
+
+fn digest_of(result: &ScanResult, f: &super::Finding) -> [u8; 16] {
+    let rule = &result.rule(f).id;
+    match f.row {
+        Some(r) => digest(rule, "user", result.user_text(col::ID, r).unwrap_or("")),
+        None => digest(rule, "tenant", result.tenant_id()),
+    }
 }
 
 /// The fingerprint of one finding of this scan.
 pub fn of(result: &ScanResult, f: &super::Finding) -> String {
-    let rule = &result.rule(f).id;
-    match f.row {
-        Some(r) => fingerprint(rule, "user", result.user_text(col::ID, r).unwrap_or("")),
-        None => fingerprint(rule, "tenant", result.tenant_id()),
-    }
+    crate::snapshot::lines::hex(&digest_of(result, f))
 }
 
 #[derive(Deserialize)]
@@ -151,20 +162,19 @@ pub fn apply(result: &mut ScanResult, path: &Path) -> Result<(), BaselineError> 
             current,
         });
     }
-    let old: Vec<(String, &OldFinding)> = file
+    let old: Vec<([u8; 16], &OldFinding)> = file
         .findings
-        .iter()
-        .map(|f| (fingerprint(&f.rule, &f.subject.kind, &f.subject.id), f))
+        .par_iter()
+        .map(|f| (digest(&f.rule, &f.subject.kind, &f.subject.id), f))
         .collect();
-    let known: HashSet<&str> = old.iter().map(|(fp, _)| fp.as_str()).collect();
+    let known: HashSet<[u8; 16]> = old.iter().map(|(fp, _)| *fp).collect();
     let mut seen = HashSet::with_capacity(result.findings.len());
-    let marks: Vec<(String, bool)> = result
+    let marks: Vec<([u8; 16], bool)> = result
         .findings
         .par_iter()
         .map(|f| {
-            let fp = of(result, f);
-            let was = known.contains(fp.as_str());
-            (fp, was)
+            let fp = digest_of(result, f);
+            (fp, known.contains(&fp))
         })
         .collect();
     for (f, (fp, was)) in result.findings.iter_mut().zip(marks) {
@@ -188,7 +198,7 @@ pub fn apply(result: &mut ScanResult, path: &Path) -> Result<(), BaselineError> 
     };
     let mut listed = HashSet::new();
     for (fp, f) in &old {
-        if seen.contains(fp) || !listed.insert(fp.as_str()) {
+        if seen.contains(fp) || !listed.insert(*fp) {
             continue;
         }
         if !ran.contains(f.rule.as_ref()) {
@@ -200,7 +210,7 @@ pub fn apply(result: &mut ScanResult, path: &Path) -> Result<(), BaselineError> 
             kind: f.subject.kind.clone().into_owned(),
             id: f.subject.id.clone().into_owned(),
             user_principal_name: f.subject.user_principal_name.clone().map(Cow::into_owned),
-            fingerprint: fp.clone(),
+            fingerprint: crate::snapshot::lines::hex(fp),
         });
     }
     baseline

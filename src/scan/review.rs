@@ -10,6 +10,9 @@ use super::exceptions::ExceptionUse;
 use super::{Finding, ScanResult};
 use crate::model::Severity;
 
+/// Expired exceptions named one by one among the reasons a build fails.
+const EXPIRED_LISTED: usize = 10;
+
 #[derive(Debug, Clone, Default)]
 pub struct Review {
     /// The config file the scan used.
@@ -116,17 +119,27 @@ impl ScanResult {
                 plural(fresh)
             ));
         }
-        for e in &self.review.exceptions {
-            if e.expired && e.matched > 0 {
-                let x = &e.exception;
-                reasons.push(format!(
-                    "the exception for {} on {} (line {}) expired on {}: renew it or fix the finding",
-                    x.rule,
-                    x.subject.as_str(),
-                    x.line,
-                    x.expires.map(|d| d.to_string()).unwrap_or_default()
-                ));
-            }
+        let expired: Vec<_> = self
+            .review
+            .exceptions
+            .iter()
+            .filter(|e| e.expired && e.matched > 0)
+            .collect();
+        for e in expired.iter().take(EXPIRED_LISTED) {
+            let x = &e.exception;
+            reasons.push(format!(
+                "the exception for {} on {} (line {}) expired on {}: renew it or fix the finding",
+                x.rule,
+                x.subject.as_str(),
+                x.line,
+                x.expires.map(|d| d.to_string()).unwrap_or_default()
+            ));
+        }
+        if expired.len() > EXPIRED_LISTED {
+            reasons.push(format!(
+                "{} more exceptions expired: `b2bready config check` lists them all",
+                expired.len() - EXPIRED_LISTED
+            ));
         }
         if self.review.fail_on_not_evaluated && c.not_evaluated > 0 {
             reasons.push(format!(

@@ -545,3 +545,27 @@ fn the_plan_follows_the_config_but_never_weakens_a_blocker() {
     // The account disabled (a warning rule) is planned: switching a warning off is allowed.
     assert!(plan["accounts"].as_array().expect("accounts").len() >= 11);
 }
+
+#[test]
+fn the_readme_config_example_is_valid() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+        .expect("README");
+    let section = &readme[readme.find("### The config file").expect("config section")..];
+    let start = section.find("```toml\n").expect("a toml block") + "```toml\n".len();
+    let block = &section[start..start + section[start..].find("```").expect("block end")];
+    let dir = workdir(block);
+    std::fs::copy(
+        fixtures().join("contoso-identities.csv"),
+        dir.path().join("external-identities.csv"),
+    )
+    .expect("copy");
+    std::fs::create_dir_all(dir.path().join("rules")).expect("rules folder");
+    let out = bin()
+        .current_dir(dir.path())
+        .args(["config", "check"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    let (_, v, _) = scan_in(dir.path(), &contoso(), &[]);
+    assert_eq!(finding(&v, "mail-missing", TOM)["accepted"], true);
+}
