@@ -72,19 +72,9 @@ pub fn render(result: &ScanResult, out: &mut dyn Write) -> Result<(), ReportErro
     ] {
         writeln!(out, "| {label} | {n} |")?;
     }
-    writeln!(
-        out,
-        "\n**Review** (fail on {}): {} failing, {} accepted by exceptions, {} with an expired exception.",
-        r.threshold.map_or("never", Severity::as_str),
-        c.failing,
-        c.accepted,
-        c.expired
-    )?;
-    if let (Some(new), Some(unchanged), Some(resolved)) = (c.new, c.unchanged, c.resolved) {
-        writeln!(
-            out,
-            "Against the baseline: **{new} new**, {unchanged} unchanged, {resolved} resolved."
-        )?;
+    writeln!(out, "\n**Review**, {}.", result.review_counts_line())?;
+    if let Some(line) = result.baseline_counts_line() {
+        writeln!(out, "Against the baseline: {line}.")?;
     }
     let reasons = result.gate_reasons();
     if !reasons.is_empty() {

@@ -109,25 +109,18 @@ pub fn render(result: &ScanResult, out: &mut dyn Write) -> Result<(), ReportErro
         s.ready, s.blocked, s.excluded, s.findings_blocker, s.findings_warning, s.findings_info
     )?;
     let r = &result.review;
-    let c = &r.counts;
     writeln!(
         out,
-        "review {} (fail on {}): {} failing, {} accepted by exceptions, {} with an expired exception",
+        "review {}, {}",
         if result.exit_code() == 0 {
             "passes"
         } else {
             "fails"
         },
-        r.threshold.map_or("never", crate::model::Severity::as_str),
-        c.failing,
-        c.accepted,
-        c.expired
+        result.review_counts_line()
     )?;
-    if let (Some(new), Some(unchanged), Some(resolved)) = (c.new, c.unchanged, c.resolved) {
-        writeln!(
-            out,
-            "against the baseline: {new} new, {unchanged} unchanged, {resolved} resolved"
-        )?;
+    if let Some(line) = result.baseline_counts_line() {
+        writeln!(out, "against the baseline: {line}")?;
     }
     if !r.disabled.is_empty() {
         writeln!(out, "disabled by the config: {}", r.disabled.join(", "))?;

@@ -151,6 +151,30 @@ impl ScanResult {
         reasons
     }
 
+    /// The review counts in one line, e.g. "fail on blocker: 5 failing, 1 accepted by
+    /// exceptions, 1 with an expired exception".
+    pub fn review_counts_line(&self) -> String {
+        let c = &self.review.counts;
+        format!(
+            "fail on {}: {} failing, {} accepted by exceptions, {} with an expired exception",
+            self.review.threshold.map_or("never", Severity::as_str),
+            c.failing,
+            c.accepted,
+            c.expired
+        )
+    }
+
+    /// The baseline counts in one line, when a baseline was given.
+    pub fn baseline_counts_line(&self) -> Option<String> {
+        let c = &self.review.counts;
+        match (c.new, c.unchanged, c.resolved) {
+            (Some(new), Some(unchanged), Some(resolved)) => Some(format!(
+                "{new} new, {unchanged} unchanged, {resolved} resolved"
+            )),
+            _ => None,
+        }
+    }
+
     /// Exceptions that matched no finding, described for a warning.
     pub fn unused_exceptions(&self) -> impl Iterator<Item = String> {
         self.review

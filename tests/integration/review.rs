@@ -443,29 +443,25 @@ fn a_baseline_of_another_tenant_is_refused() {
     v["tenant"]["id"] = "11111111-2222-3333-4444-555555555555".into();
     let base = dir.path().join("other.json");
     std::fs::write(&base, v.to_string()).expect("write");
-    let out = bin()
-        .args(["scan", "-q", "--baseline"])
-        .arg(&base)
-        .arg(contoso())
-        .output()
-        .expect("runs");
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = stderr_of(&out);
-    assert!(stderr.contains("is from tenant 11111111-2222-3333-4444-555555555555, but this snapshot is tenant 2f6a3b1c"), "{stderr}");
+    let refused = |base: &Path| {
+        let out = bin()
+            .args(["scan", "-q", "--baseline"])
+            .arg(base)
+            .arg(contoso())
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(2));
+        stderr_of(&out)
+    };
+    let stderr = refused(&base);
+    assert!(
+        stderr.contains("is from tenant 11111111-2222-3333-4444-555555555555, but this snapshot is tenant 2f6a3b1c"),
+        "{stderr}"
+    );
     // Not a findings.json at all.
     std::fs::write(&base, "{\"schema\":\"b2bready-plan/1\"}").expect("write");
-    let out = bin()
-        .args(["scan", "-q", "--baseline"])
-        .arg(&base)
-        .arg(contoso())
-        .output()
-        .expect("runs");
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr_of(&out).contains("not a b2bready findings.json"),
-        "{}",
-        stderr_of(&out)
-    );
+    let stderr = refused(&base);
+    assert!(stderr.contains("not a b2bready findings.json"), "{stderr}");
 }
 
 #[test]
