@@ -22,13 +22,6 @@ fn subject(result: &ScanResult, f: &crate::scan::Finding) -> String {
     }
 }
 
-/// The rule's area: the folder its file sits in (`rules/identity/…` → `identity`).
-fn area(source: &str) -> &str {
-    let mut parts = source.rsplit('/');
-    parts.next();
-    parts.next().unwrap_or("custom")
-}
-
 pub fn render(result: &ScanResult, out: &mut dyn Write) -> Result<(), ReportError> {
     let name = result.tenant_name();
     let mut suite = TestSuite::new(format!(
@@ -105,7 +98,7 @@ pub fn render(result: &ScanResult, out: &mut dyn Write) -> Result<(), ReportErro
             s
         };
         let mut case = TestCase::new(format!("{}: {}", rule.id, rule.title), status);
-        case.set_classname(format!("b2bready.{}", area(&rule.source)));
+        case.set_classname(format!("b2bready.{}", rule.area()));
         case.set_system_out(format!(
             "severity {}; {} finding{}: {} failing, {} accepted by exceptions, {} already in the baseline, {} below the threshold",
             outcome.severity.as_str(),

@@ -106,6 +106,13 @@ impl Rule {
     pub fn builtin(&self) -> bool {
         self.source.starts_with("rules/")
     }
+
+    /// The folder the rule file sits in: `rules/identity/x.toml` → `identity`.
+    pub fn area(&self) -> &str {
+        let mut parts = self.source.rsplit(['/', '\\']);
+        parts.next();
+        parts.next().unwrap_or("custom")
+    }
 }
 
 /// Every rule of a scan, sorted by id.

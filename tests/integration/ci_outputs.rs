@@ -488,3 +488,43 @@ fn ci_examples_use_only_existing_flags() {
     }
     assert!(checked >= 8, "the examples were read ({checked} flags)");
 }
+
+#[test]
+fn html_and_csv_show_the_review() {
+    let run = stable_run(&["--format", "html,csv"]);
+    let html = run.file("report.html");
+    assert!(
+        html.contains("Review: <span class=\"b s-blocker\">fails</span>"),
+        "the verdict of the review"
+    );
+    assert!(html.contains("mailbox is created by HR onboarding; tracked in CHG-1042"));
+    assert!(html.contains("<h3>Accepted findings</h3>"));
+    assert!(html.contains("<span class=\"b s-blocker\">expired</span>"));
+    assert!(html.contains("<span class=\"b s-warning\">unused</span>"));
+
+    let csv = run.file("findings.csv");
+    let mut rows = csv::Reader::from_reader(csv.as_bytes());
+    let headers = rows.headers().expect("header").clone();
+    let col = |name: &str| headers.iter().position(|h| h == name).expect(name);
+    let (rule, accepted, fails, reason) = (
+        col("rule"),
+        col("accepted"),
+        col("fails"),
+        col("exception_reason"),
+    );
+    let records: Vec<csv::StringRecord> = rows.records().map(|r| r.expect("row")).collect();
+    let tom = records
+        .iter()
+        .find(|r| &r[rule] == "mail-missing")
+        .expect("tom");
+    assert_eq!((&tom[accepted], &tom[fails]), ("yes", "no"));
+    assert_eq!(
+        &tom[reason],
+        "mailbox is created by HR onboarding; tracked in CHG-1042"
+    );
+    let greta = records
+        .iter()
+        .find(|r| &r[rule] == "onprem-upn-present")
+        .expect("greta");
+    assert_eq!((&greta[accepted], &greta[fails]), ("no", "yes"), "expired");
+}
