@@ -335,9 +335,17 @@ fn junit_has_one_case_per_rule_and_parses_back() {
     );
 }
 
-/// Accounts whose UPN and mail carry Markdown, HTML, mentions and workflow commands.
+/// The tenant's display name, as hostile as an attacker who can rename a tenant makes it.
+const HOSTILE_TENANT_NAME: &str =
+    "Evil | <script>x</script> [a](https://evil.example) @all\n::error::pwned";
+
+/// A tenant whose display name, and accounts whose UPN and mail, carry Markdown, HTML,
+/// mentions and workflow commands.
 fn hostile_tenant(dir: &Path) -> PathBuf {
     let mut t = Tenant::base();
+    let mut org: Value = serde_json::from_str(t.collections["organization"].trim()).expect("JSON");
+    org["displayName"] = HOSTILE_TENANT_NAME.into();
+    t.set("organization", &org.to_string());
     for (id, upn, mail) in [
         (
             "1a2b3c4d-0000-4000-8000-000000000001",
@@ -387,6 +395,11 @@ fn markdown_and_annotations_escape_hostile_tenant_data() {
     );
 
     let md = run.file("summary.md");
+    let heading = md.lines().next().expect("a heading");
+    assert_eq!(
+        heading,
+        "## b2bready: ❌ fails for Evil \\| \\<script\\>x\\<\\/script\\> \\[a\\]\\(https\\:\\/\\/evil\\.example\\) \\@\u{200B}all \\:\\:error\\:\\:pwned (0b5e7c1d\\-2a3f\\-4e6b\\-8c9d\\-0f1a2b3c4d5e)"
+    );
     assert!(!md.contains("<b>"), "{md}");
     assert!(!md.contains("](https://evil"), "{md}");
     assert!(!md.contains("@octo-org"), "mentions are broken up: {md}");
@@ -399,6 +412,23 @@ fn markdown_and_annotations_escape_hostile_tenant_data() {
         assert_eq!(unescaped, 4, "one table row stays one row: {row}");
     }
     assert!(md.lines().all(|l| !l.starts_with("::")), "{md}");
+
+    // JUnit: the name is XML-escaped, and the document parses back with it intact.
+    let junit = run.file("junit.xml");
+    assert!(!junit.contains("<script>"));
+    let report = quick_junit::Report::deserialize_from_str(&junit).expect("XML");
+    assert!(
+        report.test_suites[0]
+            .name
+            .as_str()
+            .contains("<script>x</script>")
+    );
+    // SARIF is JSON: the name is a JSON string like any other.
+    let sarif: Value = serde_json::from_str(&run.file("findings.sarif")).expect("JSON");
+    assert_eq!(
+        sarif["runs"][0]["properties"]["tenantName"],
+        HOSTILE_TENANT_NAME
+    );
 }
 
 #[test]
