@@ -350,6 +350,9 @@ pub enum BenchCommand {
     /// The export from the simulator, with latency on every request, against the floor of
     /// requests × latency; and the exporter's peak memory.
     Export(BenchExportArgs),
+    /// The nightly CI scan: every output, without and with a config of a thousand exceptions
+    /// and a baseline; wall time and peak memory.
+    Review(BenchArgs),
 }
 
 #[derive(Debug, Args)]

@@ -27,6 +27,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Command::Snapshot(SnapshotCommand::Seal { dir }) => snapshot::seal(&dir),
         Command::Bench(BenchCommand::Scan(args)) => bench::run(args),
         Command::Bench(BenchCommand::Export(args)) => bench::export(args),
+        Command::Bench(BenchCommand::Review(args)) => bench::review(args),
         Command::BenchBaseline { file } => bench::baseline(&file),
     }
 }
