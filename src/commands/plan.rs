@@ -66,6 +66,9 @@ pub fn run(args: PlanArgs) -> Result<u8, Error> {
     let options = options(&args)?;
     let result = scan_for_plan(&args.snapshot, &args.inputs)?;
     let mut stderr = std::io::stderr().lock();
+    if let Some(config) = &result.review.config {
+        let _ = writeln!(stderr, "config: {}", config.display());
+    }
     for w in &result.warnings {
         let _ = writeln!(stderr, "warning: {w}");
     }

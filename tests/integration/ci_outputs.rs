@@ -558,3 +558,31 @@ fn html_and_csv_show_the_review() {
         .expect("greta");
     assert_eq!((&greta[accepted], &greta[fails]), ("no", "yes"), "expired");
 }
+
+#[test]
+fn bench_review_measures_the_ci_scan_with_and_without_the_review() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = bin()
+        .args(["bench", "review", "--users", "3000", "--dir"])
+        .arg(dir.path())
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}{stdout}", stderr_of(&out));
+    for line in [
+        "scan to all 7 outputs:",
+        "same with config + baseline:",
+        "peak memory:",
+    ] {
+        assert!(stdout.contains(line), "{line}: {stdout}");
+    }
+    let review = dir.path().join("review-3000");
+    let config = std::fs::read_to_string(review.join("b2bready.toml")).expect("config");
+    assert!(config.contains("[[exception]]"));
+    let findings: Value = serde_json::from_str(
+        &std::fs::read_to_string(review.join("review/findings.json")).expect("findings"),
+    )
+    .expect("JSON");
+    assert!(findings["review"]["new"].as_u64().expect("new") > 0);
+    assert!(findings["review"]["accepted"].as_u64().expect("accepted") > 0);
+}
