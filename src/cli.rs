@@ -144,8 +144,11 @@ pub struct ScanArgs {
     pub fail_on: Option<FailOn>,
     /// Also exit 1 when a rule could not be evaluated (an input collection was denied or
     /// unavailable).
-    #[arg(long)]
+    #[arg(long, overrides_with = "no_fail_on_not_evaluated")]
     pub fail_on_not_evaluated: bool,
+    /// Do not fail for rules not evaluated, even when the config file asks to.
+    #[arg(long)]
+    pub no_fail_on_not_evaluated: bool,
     /// An earlier findings.json of the same tenant: marks each finding new or unchanged,
     /// lists the resolved ones, and only new findings fail the build.
     #[arg(long, value_name = "FINDINGS_JSON")]
@@ -314,6 +317,9 @@ pub enum ConfigCommand {
     Check {
         /// The file [default: b2bready.toml in the working directory].
         file: Option<PathBuf>,
+        /// A folder of extra rule files the scan will be given with --rules. Repeatable.
+        #[arg(long = "rules", value_name = "DIR")]
+        rules: Vec<PathBuf>,
     },
 }
 

@@ -113,8 +113,16 @@ pub struct Config {
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].matches('\n').count() + 1
+    let bytes = text.as_bytes();
+    bytes[..offset.min(bytes.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
+
+/// Findings keep the index of the exception that matched them in 16 bits.
+const MAX_EXCEPTIONS: usize = u16::MAX as usize;
 
 impl Config {
     /// The config a command uses: `--config FILE`, none with `--no-config`, else
@@ -171,6 +179,15 @@ impl Config {
                 severity: setting.severity,
             })
             .collect();
+        if file.exception.len() > MAX_EXCEPTIONS {
+            return Err(invalid(
+                1,
+                format!(
+                    "{} exceptions: at most {MAX_EXCEPTIONS} are allowed; accept whole rules with [rules.ID] severity or disable instead",
+                    file.exception.len()
+                ),
+            ));
+        }
         let mut exceptions = Vec::with_capacity(file.exception.len());
         for spanned in file.exception {
             let line = line_of(text, spanned.span().start);

@@ -13,10 +13,12 @@ use crate::error::Error;
 use crate::rules::Registry;
 use crate::scan::{exceptions, inputs};
 
-pub fn check(file: Option<&Path>) -> Result<u8, Error> {
+pub fn check(file: Option<&Path>, extra_rules: &[std::path::PathBuf]) -> Result<u8, Error> {
     let path = file.unwrap_or(Path::new(config::FILE_NAME));
     let config = Config::load(path)?;
-    let mut registry = Registry::load(&config.rule_folders)?;
+    let mut dirs = config.rule_folders.clone();
+    dirs.extend(extra_rules.iter().cloned());
+    let mut registry = Registry::load(&dirs)?;
     config.check_rules(&registry)?;
     if let Some(p) = &config.scope_file {
         inputs::read_scope_file(p)?;

@@ -22,7 +22,9 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Command::Rules(RulesCommand::List { rules }) => rules::list(&rules),
         Command::Rules(RulesCommand::Explain { id, rules }) => rules::explain(&id, &rules),
         Command::Rules(RulesCommand::Columns) => rules::columns(),
-        Command::Config(ConfigCommand::Check { file }) => config::check(file.as_deref()),
+        Command::Config(ConfigCommand::Check { file, rules }) => {
+            config::check(file.as_deref(), &rules)
+        }
         Command::Generate(args) => generate::run(args),
         Command::Snapshot(SnapshotCommand::Seal { dir }) => snapshot::seal(&dir),
         Command::Bench(BenchCommand::Scan(args)) => bench::run(args),

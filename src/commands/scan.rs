@@ -117,10 +117,11 @@ fn review(result: &mut ScanResult, args: &ScanArgs, config: Option<&Config>) -> 
         .or(config.and_then(|c| c.fail_on))
         .unwrap_or(FailOn::Blocker);
     result.review.threshold = fail_on.threshold();
-    result.review.fail_on_not_evaluated = args.fail_on_not_evaluated
-        || config
-            .and_then(|c| c.fail_on_not_evaluated)
-            .unwrap_or(false);
+    result.review.fail_on_not_evaluated = !args.no_fail_on_not_evaluated
+        && (args.fail_on_not_evaluated
+            || config
+                .and_then(|c| c.fail_on_not_evaluated)
+                .unwrap_or(false));
     let listed = config.map(|c| c.exceptions.clone()).unwrap_or_default();
     if args.no_exceptions {
         result.review.exceptions_ignored = listed.len();

@@ -239,6 +239,13 @@ pub fn run(client: &Client, options: &ExportOptions) -> Result<Vec<Outcome>, Exp
             &client.endpoints.graph,
         )
     };
+    // A federated assertion (a CI job's OIDC token) is valid for minutes: sign in to Resource
+    // Manager while it is fresh, so the billing link is still read after a long users export.
+    if !options.skip.iter().any(|s| s == "guestUsages")
+        && state.progress("guestUsages").entry.is_none()
+    {
+        client.sign_in_early(Resource::Arm);
+    }
     for (name, source, permission) in COLLECTIONS {
         if state.progress(name).entry.is_some() {
             continue;

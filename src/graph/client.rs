@@ -64,6 +64,17 @@ pub struct Client {
     seed: AtomicU64,
 }
 
+impl Client {
+    /// Signs in to `resource` now, if a token can be had, keeping it for later requests.
+    pub fn sign_in_early(&self, resource: Resource) {
+        if self.auth.can_sign_in(resource) {
+            // A failure is not final: the first request for the resource signs in again and
+            // reports it there.
+            let _ = self.auth.token(&self.http, resource);
+        }
+    }
+}
+
 /// A transport error in one line, with no URL query (which could hold a token).
 pub fn describe(e: &reqwest::Error) -> String {
     let kind = if e.is_timeout() {

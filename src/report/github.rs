@@ -80,12 +80,7 @@ pub fn render(result: &ScanResult, cap: usize, out: &mut dyn Write) -> Result<()
             &format!("{subject}: {}{new}", result.message(f)),
         )?;
     }
-    for x in result
-        .review
-        .exceptions
-        .iter()
-        .filter(|x| x.expired && x.matched > 0)
-    {
+    for x in result.review.exceptions.iter().filter(|x| x.failing > 0) {
         let ex = &x.exception;
         e.emit(
             "warning",
@@ -95,8 +90,8 @@ pub fn render(result: &ScanResult, cap: usize, out: &mut dyn Write) -> Result<()
                 ex.rule,
                 ex.subject.as_str(),
                 ex.expires.map(|d| d.to_string()).unwrap_or_default(),
-                x.matched,
-                crate::scan::review::plural(x.matched),
+                x.failing,
+                crate::scan::review::plural(x.failing),
                 ex.reason
             ),
         )?;
@@ -116,6 +111,24 @@ pub fn render(result: &ScanResult, cap: usize, out: &mut dyn Write) -> Result<()
             crate::scan::review::plural(skipped)
         )?;
     }
+    // The counts, once: the last line a reader of the run sees.
+    let mut summary = format!(
+        "review {}, {}",
+        if result.exit_code() == 0 {
+            "passes"
+        } else {
+            "fails"
+        },
+        result.review_counts_line()
+    );
+    if let Some(line) = result.baseline_counts_line() {
+        summary.push_str(&format!("; against the baseline: {line}"));
+    }
+    writeln!(
+        e.out,
+        "::notice title=b2bready review::{}",
+        escape_data(&summary)
+    )?;
     Ok(())
 }
 

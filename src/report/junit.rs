@@ -40,6 +40,23 @@ pub fn render(result: &ScanResult, out: &mut dyn Write) -> Result<(), ReportErro
             .threshold
             .map_or("never", crate::model::Severity::as_str),
     ));
+    let c = &result.review.counts;
+    let mut counts = vec![
+        ("failing", c.failing),
+        ("accepted", c.accepted),
+        ("expiredExceptions", c.expired),
+        ("notEvaluated", c.not_evaluated),
+    ];
+    if let (Some(new), Some(unchanged), Some(resolved)) = (c.new, c.unchanged, c.resolved) {
+        counts.extend([
+            ("new", new),
+            ("unchanged", unchanged),
+            ("resolved", resolved),
+        ]);
+    }
+    for (name, n) in counts {
+        suite.add_property(Property::new(name, n.to_string()));
+    }
     let mut per_rule: Vec<Vec<&crate::scan::Finding>> =
         vec![Vec::new(); result.registry.rules.len()];
     for f in &result.findings {

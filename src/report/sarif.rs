@@ -39,10 +39,19 @@ fn level(s: Severity) -> &'static str {
 fn uri(path: &std::path::Path) -> String {
     let text = path.to_string_lossy().replace('\\', "/");
     let text = text.strip_prefix("./").unwrap_or(&text);
-    let mut out = String::with_capacity(text.len());
-    if text.starts_with('/') {
-        out.push_str("file://");
-    }
+    let mut out = String::with_capacity(text.len() + 8);
+    let drive = text.as_bytes();
+    let text = if drive.len() > 2 && drive[0].is_ascii_alphabetic() && drive[1] == b':' {
+        // A Windows path: file:///C:/…
+        out.push_str("file:///");
+        out.push_str(&text[..2]);
+        &text[2..]
+    } else {
+        if text.starts_with('/') {
+            out.push_str("file://");
+        }
+        text
+    };
     for b in text.bytes() {
         match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
@@ -398,6 +407,10 @@ mod tests {
         assert_eq!(
             uri(std::path::Path::new("/srv/t/users.jsonl")),
             "file:///srv/t/users.jsonl"
+        );
+        assert_eq!(
+            uri(std::path::Path::new("C:\\t\\users.jsonl")),
+            "file:///C:/t/users.jsonl"
         );
     }
 }

@@ -52,6 +52,9 @@ pub struct ExceptionUse {
     pub exception: Exception,
     pub expired: bool,
     pub matched: usize,
+    /// Findings it was chosen for that now fail the build (expired, at or above the
+    /// threshold); counted by `review::finish`.
+    pub failing: usize,
 }
 
 /// Today's date in UTC: an exception that expires today still holds today.
@@ -70,6 +73,7 @@ pub fn apply(result: &mut ScanResult, exceptions: Vec<Exception>, today: jiff::c
             expired: exception.expires.is_some_and(|d| d < today),
             exception,
             matched: 0,
+            failing: 0,
         })
         .collect();
     let rule_index: HashMap<&str, u16> = result

@@ -123,7 +123,7 @@ impl ScanResult {
             .review
             .exceptions
             .iter()
-            .filter(|e| e.expired && e.matched > 0)
+            .filter(|e| e.failing > 0)
             .collect();
         for e in expired.iter().take(EXPIRED_LISTED) {
             let x = &e.exception;
@@ -215,6 +215,7 @@ pub fn finish(result: &mut ScanResult) {
         ..Counts::default()
     };
     let tracked = result.review.baseline.is_some();
+    let mut failing_by_exception = vec![0; result.review.exceptions.len()];
     let (mut new, mut unchanged) = (0, 0);
     for f in &result.findings {
         match result.standing(f) {
@@ -222,15 +223,28 @@ pub fn finish(result: &mut ScanResult) {
             Standing::Accepted => c.accepted += 1,
             Standing::Known | Standing::Below => {}
         }
-        if result.exception(f).is_some_and(|e| e.expired) {
+        if let Some(i) = f.exception
+            && result.review.exceptions[i as usize].expired
+        {
             c.expired += 1;
-            c.expired_failing += usize::from(result.fails(f));
+            if result.fails(f) {
+                c.expired_failing += 1;
+                failing_by_exception[i as usize] += 1;
+            }
         }
         match f.change {
             Change::New => new += 1,
             Change::Unchanged => unchanged += 1,
             Change::Untracked => {}
         }
+    }
+    for (e, n) in result
+        .review
+        .exceptions
+        .iter_mut()
+        .zip(failing_by_exception)
+    {
+        e.failing = n;
     }
     if tracked {
         c.new = Some(new);

@@ -549,7 +549,13 @@ fn the_readme_config_example_is_valid() {
     let section = &readme[readme.find("### The config file").expect("config section")..];
     let start = section.find("```toml\n").expect("a toml block") + "```toml\n".len();
     let block = &section[start..start + section[start..].find("```").expect("block end")];
-    let dir = workdir(block);
+    // The example's expiry date passes one day; the test must not.
+    let expires = block
+        .lines()
+        .find_map(|l| l.strip_prefix("expires = "))
+        .and_then(|v| v.split_whitespace().next())
+        .expect("the example has an expiry");
+    let dir = workdir(&block.replace(&format!("expires = {expires}"), "expires = 2099-12-31"));
     std::fs::copy(
         fixtures().join("contoso-identities.csv"),
         dir.path().join("external-identities.csv"),
@@ -564,4 +570,53 @@ fn the_readme_config_example_is_valid() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
     let (_, v, _) = scan_in(dir.path(), &contoso(), &[]);
     assert_eq!(finding(&v, "mail-missing", TOM)["accepted"], true);
+}
+
+#[test]
+fn an_expired_exception_fails_only_a_finding_that_would_fail() {
+    // Below the threshold: account-disabled is a warning, the build fails on blockers.
+    let mut text = String::new();
+    for (rule, upn) in BLOCKERS {
+        text.push_str(&exception(rule, upn, "2099-12-31"));
+    }
+    let renewed = format!(
+        "{text}{}{}",
+        exception("account-disabled", "peter.novak@contoso.com", "2020-01-31"),
+        // An old entry next to its renewal: the valid one accepts the finding.
+        exception("mail-missing", TOM, "2020-01-31"),
+    );
+    let dir = workdir(&renewed);
+    let (code, v, stderr) = scan_in(dir.path(), &contoso(), &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stderr.contains("fails:"), "{stderr}");
+    assert_eq!(v["review"]["reasons"], serde_json::json!([]));
+    assert_eq!(finding(&v, "mail-missing", TOM)["accepted"], true);
+    let peter = finding(&v, "account-disabled", "peter.novak@contoso.com");
+    assert_eq!(
+        (
+            peter["exception"]["expired"].clone(),
+            peter["fails"].clone()
+        ),
+        (true.into(), false.into())
+    );
+    // The same expired exception fails the build once warnings do.
+    let (code, _, stderr) = scan_in(dir.path(), &contoso(), &["--fail-on", "warning"]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("the exception for account-disabled on peter.novak@contoso.com"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("the exception for mail-missing"),
+        "its renewal holds: {stderr}"
+    );
+}
+
+#[test]
+fn fail_on_not_evaluated_in_the_config_can_be_turned_off_by_a_flag() {
+    let dir = workdir("fail-on = \"never\"\nfail-on-not-evaluated = true\n");
+    let (code, _, _) = scan_in(dir.path(), &contoso(), &[]);
+    assert_eq!(code, 1);
+    let (code, _, _) = scan_in(dir.path(), &contoso(), &["--no-fail-on-not-evaluated"]);
+    assert_eq!(code, 0);
 }
