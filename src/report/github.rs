@@ -112,15 +112,7 @@ pub fn render(result: &ScanResult, cap: usize, out: &mut dyn Write) -> Result<()
         )?;
     }
     // The counts, once: the last line a reader of the run sees.
-    let mut summary = format!(
-        "review {}, {}",
-        if result.exit_code() == 0 {
-            "passes"
-        } else {
-            "fails"
-        },
-        result.review_counts_line()
-    );
+    let mut summary = result.review_line();
     if let Some(line) = result.baseline_counts_line() {
         summary.push_str(&format!("; against the baseline: {line}"));
     }

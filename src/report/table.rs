@@ -109,16 +109,7 @@ pub fn render(result: &ScanResult, out: &mut dyn Write) -> Result<(), ReportErro
         s.ready, s.blocked, s.excluded, s.findings_blocker, s.findings_warning, s.findings_info
     )?;
     let r = &result.review;
-    writeln!(
-        out,
-        "review {}, {}",
-        if result.exit_code() == 0 {
-            "passes"
-        } else {
-            "fails"
-        },
-        result.review_counts_line()
-    )?;
+    writeln!(out, "{}", result.review_line())?;
     if let Some(line) = result.baseline_counts_line() {
         writeln!(out, "against the baseline: {line}")?;
     }

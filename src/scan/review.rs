@@ -164,6 +164,16 @@ impl ScanResult {
         )
     }
 
+    /// "review passes, fail on …" or "review fails, fail on …".
+    pub fn review_line(&self) -> String {
+        let verdict = if self.exit_code() == 0 {
+            "passes"
+        } else {
+            "fails"
+        };
+        format!("review {verdict}, {}", self.review_counts_line())
+    }
+
     /// The baseline counts in one line, when a baseline was given.
     pub fn baseline_counts_line(&self) -> Option<String> {
         let c = &self.review.counts;
