@@ -300,7 +300,7 @@ fn a_used_folder_is_refused_and_plain_http_is_only_for_loopback() {
     );
 }
 
-fn assertion(issuer: &str, subject: &str, expires_in: i64) -> String {
+pub(crate) fn assertion(issuer: &str, subject: &str, expires_in: i64) -> String {
     use base64::Engine;
     let b64 = |v: serde_json::Value| {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())

@@ -620,3 +620,119 @@ fn fail_on_not_evaluated_in_the_config_can_be_turned_off_by_a_flag() {
     let (code, _, _) = scan_in(dir.path(), &contoso(), &["--no-fail-on-not-evaluated"]);
     assert_eq!(code, 0);
 }
+
+/// Exports `tenant` from the simulator with a CI job's federated token, into `out`.
+fn federated_export(tenant: &Path, work: &Path, out: &str) {
+    let sim = crate::common::Simulator::start(tenant, &[]);
+    let token = work.join("oidc-token");
+    std::fs::write(
+        &token,
+        crate::export::assertion(
+            "https://token.actions.githubusercontent.com",
+            "repo:contoso/identity:ref:refs/heads/main",
+            600,
+        ),
+    )
+    .expect("token file");
+    let o = sim
+        .export("2f6a3b1c-8d4e-4f5a-9b7c-1e2d3c4b5a69")
+        .current_dir(work)
+        .env_remove("AZURE_CLIENT_SECRET")
+        .env("AZURE_FEDERATED_TOKEN_FILE", &token)
+        .args(["--quiet", "--out", out])
+        .output()
+        .expect("export runs");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr_of(&o));
+}
+
+#[test]
+fn the_nightly_job_from_first_run_to_a_reviewed_exception() {
+    let work = workdir(&exception("mail-missing", TOM, "2099-12-31"));
+    let w = work.path();
+    let nightly = |snapshot: &str, extra: &[&str]| {
+        let out = bin()
+            .current_dir(w)
+            .args([
+                "scan",
+                snapshot,
+                "--format",
+                "json,sarif,junit,markdown,github",
+                "--out",
+                "results",
+            ])
+            .args(extra)
+            .output()
+            .expect("scan runs");
+        let findings: Value = serde_json::from_str(
+            &std::fs::read_to_string(w.join("results/findings.json")).expect("findings.json"),
+        )
+        .expect("JSON");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            findings,
+        )
+    };
+
+    // Night 1: no baseline; Tom is accepted, the five other blockers fail the build.
+    federated_export(&contoso(), w, "night-1");
+    let (code, _, v) = nightly("night-1", &[]);
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        (
+            v["review"]["failing"].clone(),
+            v["review"]["accepted"].clone()
+        ),
+        (5.into(), 1.into())
+    );
+
+    // The team reviews the run and records it as the baseline.
+    std::fs::create_dir_all(w.join("baseline")).expect("dir");
+    std::fs::copy(
+        w.join("results/findings.json"),
+        w.join("baseline/findings.json"),
+    )
+    .expect("copy");
+    let (code, _, v) = nightly("night-1", &["--baseline", "baseline/findings.json"]);
+    assert_eq!(code, Some(0), "nothing is new");
+    assert_eq!(v["review"]["new"], 0);
+
+    // Night 2: Tom got his mail, and a new vendor account without one appeared.
+    let changed = changed_contoso(w);
+    federated_export(&changed, w, "night-2");
+    let (code, annotations, v) = nightly("night-2", &["--baseline", "baseline/findings.json"]);
+    assert_eq!(code, Some(1), "the new blocker fails the build");
+    assert_eq!(
+        (v["review"]["new"].clone(), v["review"]["resolved"].clone()),
+        (1.into(), 1.into())
+    );
+    let errors: Vec<&str> = annotations
+        .lines()
+        .filter(|l| l.starts_with("::error "))
+        .collect();
+    assert_eq!(errors.len(), 1, "{annotations}");
+    assert!(
+        errors[0].contains("nina.berg@contoso.com") && errors[0].contains("new since the baseline")
+    );
+    let summary = std::fs::read_to_string(w.join("results/summary.md")).expect("summary.md");
+    assert!(summary.contains("### New blockers"), "{summary}");
+
+    // The team accepts it for a while, with a reason: the build is green again.
+    let mut config = std::fs::read_to_string(w.join("b2bready.toml")).expect("config");
+    config.push_str(&exception(
+        "mail-missing",
+        "nina.berg@contoso.com",
+        "2099-12-31",
+    ));
+    std::fs::write(w.join("b2bready.toml"), config).expect("config");
+    let (code, _, v) = nightly("night-2", &["--baseline", "baseline/findings.json"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        finding(&v, "mail-missing", "nina.berg@contoso.com")["accepted"],
+        true
+    );
+    assert_eq!(
+        v["review"]["unusedExceptions"], 1,
+        "Tom's exception is stale now"
+    );
+}
