@@ -34,9 +34,10 @@ pub enum ConfigError {
 impl ConfigError {
     pub fn help(&self) -> Option<String> {
         match self {
-            ConfigError::Read { .. } => {
-                Some("give an existing file with --config, or --no-config to use none".into())
-            }
+            ConfigError::Read { .. } => Some(
+                "check the path; scan and plan take --config FILE, or --no-config to use none"
+                    .into(),
+            ),
             ConfigError::Invalid { .. } => Some(
                 "fix the file and check it with `b2bready config check`; the README lists every key"
                     .into(),

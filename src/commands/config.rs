@@ -43,7 +43,7 @@ pub fn check(file: Option<&Path>, extra_rules: &[std::path::PathBuf]) -> Result<
         b.push_record(["line", "rule", "subject", "owner", "expires", "status"]);
         for e in &config.exceptions {
             let status = match e.expires {
-                Some(d) if d < today => "expired: fails the build".to_owned(),
+                Some(d) if d < today => "expired: accepts nothing".to_owned(),
                 Some(d) => {
                     let days = (d - today).get_days();
                     format!(
@@ -75,7 +75,7 @@ pub fn check(file: Option<&Path>, extra_rules: &[std::path::PathBuf]) -> Result<
             .count();
         if expired > 0 {
             say(format!(
-                "{expired} exception{} expired: a scan fails on the findings {} accepted",
+                "{expired} exception{} expired: a scan fails on the findings {} accepted that are at or above --fail-on, unless another exception accepts them",
                 if expired == 1 { " has" } else { "s have" },
                 if expired == 1 { "it" } else { "they" }
             ))?;

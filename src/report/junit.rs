@@ -44,7 +44,7 @@ pub fn render(result: &ScanResult, out: &mut dyn Write) -> Result<(), ReportErro
     let mut counts = vec![
         ("failing", c.failing),
         ("accepted", c.accepted),
-        ("expiredExceptions", c.expired),
+        ("expired", c.expired),
         ("notEvaluated", c.not_evaluated),
     ];
     if let (Some(new), Some(unchanged), Some(resolved)) = (c.new, c.unchanged, c.resolved) {

@@ -89,18 +89,15 @@ pub fn render(result: &ScanResult, out: &mut dyn Write) -> Result<(), ReportErro
         .filter(|f| result.fails(f) && result.severity(f) == Severity::Blocker)
         .collect();
     if !failing.is_empty() {
-        let label = if r.baseline.is_some() {
-            "New blockers"
-        } else {
-            "Blockers"
-        };
         writeln!(
             out,
-            "\n### {label}\n\n| rule | account | finding |\n|---|---|---|"
+            "\n### Failing blockers\n\n| rule | account | finding |\n|---|---|---|"
         )?;
         for f in failing.iter().take(LISTED) {
             let who = result.subject_label(f);
-            let marker = if f.change == Change::New {
+            let marker = if result.exception(f).is_some_and(|e| e.expired) {
+                " (exception expired)"
+            } else if f.change == Change::New {
                 " (new)"
             } else {
                 ""

@@ -100,12 +100,7 @@ fn descriptor(rule: &Rule, severity: Severity) -> ReportingDescriptor {
             markdown.push_str(&format!("\n- {r}"));
         }
     }
-    let area = rule
-        .source
-        .rsplit('/')
-        .nth(1)
-        .unwrap_or("custom")
-        .to_owned();
+    let area = rule.area().to_owned();
     let name: String = rule
         .id
         .split('-')

@@ -40,6 +40,9 @@ pub enum Change {
     Untracked,
     New,
     Unchanged,
+    /// In the baseline too, but accepted there by an exception: the baseline does not excuse
+    /// it, so it fails again once no exception accepts it.
+    UnchangedAccepted,
 }
 
 impl Change {
@@ -47,7 +50,7 @@ impl Change {
         match self {
             Change::Untracked => None,
             Change::New => Some("new"),
-            Change::Unchanged => Some("unchanged"),
+            Change::Unchanged | Change::UnchangedAccepted => Some("unchanged"),
         }
     }
 }
@@ -125,6 +128,9 @@ struct OldFinding<'a> {
     rule: Cow<'a, str>,
     #[serde(borrow)]
     subject: OldSubject<'a>,
+    /// Whether an exception accepted it then.
+    #[serde(default)]
+    accepted: bool,
 }
 
 #[derive(Deserialize)]
@@ -167,18 +173,25 @@ pub fn apply(result: &mut ScanResult, path: &Path) -> Result<(), BaselineError> 
         .par_iter()
         .map(|f| (digest(&f.rule, &f.subject.kind, &f.subject.id), f))
         .collect();
-    let known: HashSet<[u8; 16]> = old.iter().map(|(fp, _)| *fp).collect();
+    // Fingerprint → whether the baseline had it only because an exception accepted it.
+    let known: std::collections::HashMap<[u8; 16], bool> =
+        old.iter().map(|(fp, f)| (*fp, f.accepted)).collect();
     let mut seen = HashSet::with_capacity(result.findings.len());
-    let marks: Vec<([u8; 16], bool)> = result
+    let marks: Vec<([u8; 16], Change)> = result
         .findings
         .par_iter()
         .map(|f| {
             let fp = digest_of(result, f);
-            (fp, known.contains(&fp))
+            let change = match known.get(&fp) {
+                None => Change::New,
+                Some(false) => Change::Unchanged,
+                Some(true) => Change::UnchangedAccepted,
+            };
+            (fp, change)
         })
         .collect();
-    for (f, (fp, was)) in result.findings.iter_mut().zip(marks) {
-        f.change = if was { Change::Unchanged } else { Change::New };
+    for (f, (fp, change)) in result.findings.iter_mut().zip(marks) {
+        f.change = change;
         seen.insert(fp);
     }
     // A rule that could not run this time (or is switched off) says nothing about whether

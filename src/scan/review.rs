@@ -244,7 +244,7 @@ pub fn finish(result: &mut ScanResult) {
         }
         match f.change {
             Change::New => new += 1,
-            Change::Unchanged => unchanged += 1,
+            Change::Unchanged | Change::UnchangedAccepted => unchanged += 1,
             Change::Untracked => {}
         }
     }

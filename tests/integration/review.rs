@@ -223,7 +223,7 @@ fn config_check_summarises_a_valid_file() {
         ),
         "{stdout}"
     );
-    assert!(stdout.contains("expired: fails the build"), "{stdout}");
+    assert!(stdout.contains("expired: accepts nothing"), "{stdout}");
     assert!(stdout.contains("1 exception has expired"), "{stdout}");
 }
 
@@ -715,7 +715,11 @@ fn the_nightly_job_from_first_run_to_a_reviewed_exception() {
         errors[0].contains("nina.berg@contoso.com") && errors[0].contains("new since the baseline")
     );
     let summary = std::fs::read_to_string(w.join("results/summary.md")).expect("summary.md");
-    assert!(summary.contains("### New blockers"), "{summary}");
+    assert!(summary.contains("### Failing blockers"), "{summary}");
+    assert!(
+        summary.contains("nina\\.berg\\@\u{200B}contoso\\.com (new)"),
+        "{summary}"
+    );
 
     // The team accepts it for a while, with a reason: the build is green again.
     let mut config = std::fs::read_to_string(w.join("b2bready.toml")).expect("config");
@@ -735,4 +739,28 @@ fn the_nightly_job_from_first_run_to_a_reviewed_exception() {
         v["review"]["unusedExceptions"], 1,
         "Tom's exception is stale now"
     );
+}
+
+#[test]
+fn a_baseline_does_not_excuse_a_finding_it_held_only_as_accepted() {
+    let dir = workdir(&exception("mail-missing", TOM, "2099-12-31"));
+    let (code, _, _) = scan_in(dir.path(), &contoso(), &[]);
+    assert_eq!(code, 1);
+    let base = dir.path().join("base.json");
+    std::fs::copy(dir.path().join("out/findings.json"), &base).expect("copy");
+    let base = base.to_str().expect("utf-8");
+    let (code, v, _) = scan_in(dir.path(), &contoso(), &["--baseline", base]);
+    assert_eq!(code, 0, "all known, Tom accepted");
+    assert_eq!(finding(&v, "mail-missing", TOM)["baseline"], "unchanged");
+
+    // The exception is deleted: the baseline holds Tom's finding, but only as accepted.
+    std::fs::write(dir.path().join("b2bready.toml"), "").expect("config");
+    let (code, v, stderr) = scan_in(dir.path(), &contoso(), &["--baseline", base]);
+    assert_eq!(code, 1, "{stderr}");
+    let tom = finding(&v, "mail-missing", TOM);
+    assert_eq!(
+        (tom["baseline"].clone(), tom["fails"].clone()),
+        ("unchanged".into(), true.into())
+    );
+    assert_eq!(v["review"]["failing"], 1);
 }
