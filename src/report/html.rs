@@ -7,7 +7,8 @@ use std::io::Write;
 use minijinja::{AutoEscape, Environment};
 use serde::Serialize;
 
-use super::json::{self, VerdictDto, finding, findings, rules, verdict};
+use super::json::{VerdictDto, finding, findings, rules, verdict};
+use super::review;
 use super::{ReportError, generated_at, scope_label};
 use crate::model::{Severity, Verdict};
 use crate::rules::Docs;
@@ -25,9 +26,9 @@ struct Context<'a> {
     tenant: TenantCtx<'a>,
     options: OptionsCtx,
     summary: SummaryCtx,
-    review: json::ReviewDto<'a>,
+    review: review::ReviewDto<'a>,
     accepted: Vec<AcceptedCtx<'a>>,
-    resolved: Vec<json::ResolvedDto<'a>>,
+    resolved: Vec<review::ResolvedDto<'a>>,
     chart: Vec<ChartBar<'a>>,
     tenant_findings: Vec<TenantFinding<'a>>,
     rules: Vec<RuleCtx<'a>>,
@@ -215,7 +216,7 @@ pub fn render(result: &ScanResult, out: &mut dyn Write) -> Result<(), ReportErro
                 .threshold
                 .map_or("never", crate::model::Severity::as_str),
         },
-        review: json::review(result),
+        review: review::review(result),
         accepted: result
             .findings
             .iter()
@@ -241,7 +242,7 @@ pub fn render(result: &ScanResult, out: &mut dyn Write) -> Result<(), ReportErro
             .map_or(&[][..], |b| &b.resolved[..])
             .iter()
             .take(USERS_CAP)
-            .map(json::resolved_dto)
+            .map(review::resolved_dto)
             .collect(),
         summary: SummaryCtx {
             users_total: s.users_total,

@@ -11,11 +11,12 @@ use std::io::Write;
 use rayon::prelude::*;
 use serde_json::{Value, json};
 use serde_sarif::sarif::{
-    ArtifactLocation, Invocation, Location, LogicalLocation, Message, MultiformatMessageString,
-    Notification, PhysicalLocation, PropertyBag, Region, ReportingConfiguration,
-    ReportingDescriptor, ReportingDescriptorReference, Result as SarifResult, RunAutomationDetails,
-    Sarif, Suppression, Tool, ToolComponent,
+    ArtifactLocation, Invocation, Location, LogicalLocation, Message, Notification,
+    PhysicalLocation, PropertyBag, Region, ReportingDescriptor, ReportingDescriptorReference,
+    Result as SarifResult, RunAutomationDetails, Sarif, Suppression, Tool, ToolComponent,
 };
+
+mod rules;
 
 use super::ReportError;
 use crate::model::{Severity, user as col};
@@ -78,92 +79,6 @@ fn text(s: impl Into<String>) -> Message {
     Message::builder().text(s.into()).build()
 }
 
-fn descriptor(rule: &Rule, severity: Severity) -> ReportingDescriptor {
-    let d = &rule.docs;
-    let mut help = format!(
-        "{}\n\nWhy it matters: {}\n\nRemediation: {}",
-        d.what.trim(),
-        d.why.trim(),
-        d.remediation.trim()
-    );
-    let mut markdown = format!(
-        "{}\n\n**Why it matters.** {}\n\n**Remediation.** {}",
-        d.what.trim(),
-        d.why.trim(),
-        d.remediation.trim()
-    );
-    if !d.references.is_empty() {
-        help.push_str("\n\nReferences:");
-        markdown.push_str("\n\n**References**\n");
-        for r in &d.references {
-            help.push_str(&format!("\n- {r}"));
-            markdown.push_str(&format!("\n- {r}"));
-        }
-    }
-    let area = rule.area().to_owned();
-    let name: String = rule
-        .id
-        .split('-')
-        .map(|p| {
-            let mut c = p.chars();
-            c.next()
-                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
-                .unwrap_or_default()
-        })
-        .collect();
-    let mut b = ReportingDescriptor::builder()
-        .id(rule.id.clone())
-        .name(name)
-        .short_description(
-            MultiformatMessageString::builder()
-                .text(rule.title.clone())
-                .build(),
-        )
-        .full_description(
-            MultiformatMessageString::builder()
-                .text(d.what.trim().to_owned())
-                .build(),
-        )
-        .help(
-            MultiformatMessageString::builder()
-                .text(help)
-                .markdown(markdown)
-                .build(),
-        )
-        .default_configuration(
-            ReportingConfiguration::builder()
-                .level(json!(level(severity)))
-                .build(),
-        )
-        .properties(
-            PropertyBag::builder()
-                .tags(vec![
-                    "b2bready".to_owned(),
-                    area,
-                    rule.target.as_str().to_owned(),
-                ])
-                .additional_properties(BTreeMap::from([
-                    ("precision".to_owned(), json!("very-high")),
-                    (
-                        "problem.severity".to_owned(),
-                        json!(match severity {
-                            Severity::Blocker => "error",
-                            Severity::Warning => "warning",
-                            Severity::Info => "recommendation",
-                        }),
-                    ),
-                ]))
-                .build(),
-        )
-        .build();
-    b.help_uri = d
-        .references
-        .iter()
-        .find(|r| r.starts_with("https://"))
-        .cloned();
-    b
-}
-
 fn result_of(result: &ScanResult, f: &Finding, files: &Files) -> SarifResult {
     let rule = result.rule(f);
     let (kind, id, upn, mail, artifact, line) = match f.row {
@@ -222,31 +137,37 @@ fn result_of(result: &ScanResult, f: &Finding, files: &Files) -> SarifResult {
     if let Some(state) = f.change.as_str() {
         r.baseline_state = Some(json!(state));
     }
-    if let Some(e) = result.exception(f) {
-        let x = &e.exception;
-        let details = props([
-            ("owner", json!(x.owner)),
-            ("expires", json!(x.expires.map(|d| d.to_string()))),
-            ("configLine", json!(x.line)),
-        ]);
-        if result.standing(f) == Standing::Accepted {
-            r.suppressions = Some(vec![
-                Suppression::builder()
-                    .kind(json!("external"))
-                    .status(json!("accepted"))
-                    .justification(x.reason.clone())
-                    .properties(details)
-                    .build(),
-            ]);
-        } else if let Some(p) = r.properties.as_mut() {
-            p.additional_properties.insert(
-                "expiredException".into(),
-                json!({"reason": x.reason, "owner": x.owner,
-                       "expires": x.expires.map(|d| d.to_string())}),
-            );
-        }
-    }
+    mark_exception(result, f, &mut r);
     r
+}
+
+/// An accepted finding gets a suppression carrying the exception's reason; one whose
+/// exception expired says so in its properties.
+fn mark_exception(result: &ScanResult, f: &Finding, r: &mut SarifResult) {
+    let Some(e) = result.exception(f) else {
+        return;
+    };
+    let x = &e.exception;
+    let expires = x.expires.map(|d| d.to_string());
+    if result.standing(f) == Standing::Accepted {
+        r.suppressions = Some(vec![
+            Suppression::builder()
+                .kind(json!("external"))
+                .status(json!("accepted"))
+                .justification(x.reason.clone())
+                .properties(props([
+                    ("owner", json!(x.owner)),
+                    ("expires", json!(expires)),
+                    ("configLine", json!(x.line)),
+                ]))
+                .build(),
+        ]);
+    } else if let Some(p) = r.properties.as_mut() {
+        p.additional_properties.insert(
+            "expiredException".into(),
+            json!({"reason": x.reason, "owner": x.owner, "expires": expires}),
+        );
+    }
 }
 
 /// Where results point: the snapshot's users file and the file of tenant-wide data.
@@ -271,37 +192,9 @@ fn notification(level: &str, message: String, rule: Option<(usize, &Rule)>) -> N
     n
 }
 
-pub fn render(result: &ScanResult, out: &mut dyn Write) -> Result<(), ReportError> {
-    let file_of = |name: &str, fallback: &str| {
-        let file = result
-            .manifest
-            .collections
-            .get(name)
-            .and_then(|e| e.file.clone())
-            .unwrap_or_else(|| fallback.to_owned());
-        uri(&result.snapshot.join(file))
-    };
-    let files = Files {
-        users: file_of("users", "users.jsonl"),
-        tenant: file_of("organization", "manifest.json"),
-    };
-    let rules: Vec<ReportingDescriptor> = result
-        .registry
-        .rules
-        .iter()
-        .zip(&result.outcomes)
-        .map(|(r, o)| descriptor(r, o.severity))
-        .collect();
-    // Failing first, then by severity; rule and subject order within (the sort is stable).
-    let mut order: Vec<&Finding> = result.findings.iter().collect();
-    order.sort_by_key(|f| (!result.fails(f), std::cmp::Reverse(result.severity(f))));
-    let left_out = order.len().saturating_sub(MAX_RESULTS);
-    order.truncate(MAX_RESULTS);
-    let results: Vec<SarifResult> = order
-        .par_iter()
-        .map(|f| result_of(result, f, &files))
-        .collect();
-
+/// What the run has to say besides results: rules not evaluated, results left out, unused
+/// exceptions, and why the build fails.
+fn notifications(result: &ScanResult, left_out: usize) -> Vec<Notification> {
     let mut notes: Vec<Notification> = result
         .registry
         .rules
@@ -342,6 +235,41 @@ pub fn render(result: &ScanResult, out: &mut dyn Write) -> Result<(), ReportErro
             .into_iter()
             .map(|m| notification("error", m, None)),
     );
+    notes
+}
+
+pub fn render(result: &ScanResult, out: &mut dyn Write) -> Result<(), ReportError> {
+    let file_of = |name: &str, fallback: &str| {
+        let file = result
+            .manifest
+            .collections
+            .get(name)
+            .and_then(|e| e.file.clone())
+            .unwrap_or_else(|| fallback.to_owned());
+        uri(&result.snapshot.join(file))
+    };
+    let files = Files {
+        users: file_of("users", "users.jsonl"),
+        tenant: file_of("organization", "manifest.json"),
+    };
+    let rules: Vec<ReportingDescriptor> = result
+        .registry
+        .rules
+        .iter()
+        .zip(&result.outcomes)
+        .map(|(r, o)| rules::descriptor(r, o.severity))
+        .collect();
+    // Failing first, then by severity; rule and subject order within (the sort is stable).
+    let mut order: Vec<&Finding> = result.findings.iter().collect();
+    order.sort_by_key(|f| (!result.fails(f), std::cmp::Reverse(result.severity(f))));
+    let left_out = order.len().saturating_sub(MAX_RESULTS);
+    order.truncate(MAX_RESULTS);
+    let results: Vec<SarifResult> = order
+        .par_iter()
+        .map(|f| result_of(result, f, &files))
+        .collect();
+
+    let notes = notifications(result, left_out);
     let mut invocation = Invocation::builder().execution_successful(true).build();
     invocation.exit_code = Some(i64::from(result.exit_code()));
     if !notes.is_empty() {
