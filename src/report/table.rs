@@ -9,7 +9,9 @@ use tabled::settings::{Alignment, Style};
 
 use super::{ReportError, rule_ids};
 use crate::model::{Verdict, user as col};
-use crate::scan::ScanResult;
+use crate::scan::baseline::Change;
+use crate::scan::review::Standing;
+use crate::scan::{Finding, ScanResult};
 
 /// Blocked accounts listed on the terminal; the rest are in the files.
 const BLOCKED_SHOWN: usize = 20;
@@ -78,16 +80,38 @@ pub fn render(result: &ScanResult, out: &mut dyn Write) -> Result<(), ReportErro
         .filter(|v| v.verdict == Verdict::Blocked)
         .collect();
     if !blocked.is_empty() {
+        let shown: Vec<_> = blocked.iter().take(BLOCKED_SHOWN).collect();
+        // The findings behind the shown blockers, to mark the accepted and the new ones.
+        let rows_shown: std::collections::HashSet<u32> = shown.iter().map(|v| v.row).collect();
+        let findings: std::collections::HashMap<(u16, Option<u32>), &Finding> = result
+            .findings
+            .iter()
+            .filter(|f| f.row.is_none_or(|r| rows_shown.contains(&r)))
+            .map(|f| ((f.rule, f.row), f))
+            .collect();
         let mut rows = vec![vec!["blocked account".into(), "blockers".into()]];
-        for v in blocked.iter().take(BLOCKED_SHOWN) {
+        for v in shown {
             let who = result
                 .user_text(col::UPN, v.row)
                 .or(result.user_text(col::ID, v.row))
                 .unwrap_or("");
-            rows.push(vec![
-                printable(who),
-                rule_ids(result, &v.blockers).join(", "),
-            ]);
+            let blockers: Vec<String> = v
+                .blockers
+                .iter()
+                .zip(rule_ids(result, &v.blockers))
+                .map(|(&rule, id)| {
+                    let f = findings
+                        .get(&(rule, Some(v.row)))
+                        .or(findings.get(&(rule, None)));
+                    match f.map(|f| (result.standing(f), result.exception(f), f.change)) {
+                        Some((Standing::Accepted, _, _)) => format!("{id} (accepted)"),
+                        Some((_, Some(e), _)) if e.expired => format!("{id} (exception expired)"),
+                        Some((_, _, Change::New)) => format!("{id} (new)"),
+                        _ => id.to_owned(),
+                    }
+                })
+                .collect();
+            rows.push(vec![printable(who), blockers.join(", ")]);
         }
         writeln!(out, "{}", table(rows, 2))?;
         if blocked.len() > BLOCKED_SHOWN {

@@ -764,3 +764,32 @@ fn a_baseline_does_not_excuse_a_finding_it_held_only_as_accepted() {
     );
     assert_eq!(v["review"]["failing"], 1);
 }
+
+#[test]
+fn the_terminal_table_marks_accepted_and_new_blockers() {
+    let dir = workdir(&exception("mail-missing", TOM, "2099-12-31"));
+    let (_, _, _) = scan_in(dir.path(), &contoso(), &[]);
+    let mut base: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("out/findings.json")).expect("findings"),
+    )
+    .expect("JSON");
+    // A baseline without Bob's finding: it is new tonight.
+    base["findings"]
+        .as_array_mut()
+        .expect("findings")
+        .retain(|f| f["rule"] != "mail-invalid");
+    std::fs::write(dir.path().join("base.json"), base.to_string()).expect("write");
+    let out = bin()
+        .current_dir(dir.path())
+        .args(["scan", "--baseline", "base.json"])
+        .arg(contoso())
+        .output()
+        .expect("runs");
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("mail-missing (accepted)"), "{table}");
+    assert!(table.contains("mail-invalid (new)"), "{table}");
+    assert!(
+        table.contains("against the baseline: 1 new, 23 unchanged, 0 resolved"),
+        "{table}"
+    );
+}
