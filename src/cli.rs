@@ -66,14 +66,6 @@ pub enum FailOn {
 }
 
 impl FailOn {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FailOn::Blocker => "blocker",
-            FailOn::Warning => "warning",
-            FailOn::Never => "never",
-        }
-    }
-
     /// The lowest severity that fails the build, if any does.
     pub fn threshold(self) -> Option<crate::model::Severity> {
         match self {

@@ -255,11 +255,6 @@ impl Config {
         }
         Ok(())
     }
-
-    /// The file's name as shown to people: relative to the working directory when it can be.
-    pub fn display_path(&self) -> String {
-        self.path.display().to_string()
-    }
 }
 
 fn parse_date(value: DateValue) -> Result<jiff::civil::Date, String> {

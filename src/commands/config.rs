@@ -31,7 +31,7 @@ pub fn check(file: Option<&Path>, extra_rules: &[std::path::PathBuf]) -> Result<
     let mut say = |line: String| writeln!(out, "{line}").map_err(stdout_error);
     say(format!(
         "{}: valid; {} rules ({} disabled, {} with another severity), {} exceptions",
-        config.display_path(),
+        config.path.display(),
         registry.rules.len(),
         disabled.len(),
         config.rules.iter().filter(|o| o.severity.is_some()).count(),

@@ -76,7 +76,7 @@ pub fn registry(
                         warnings.push(format!(
                             "the plan ignores [rules.{}] of {}: it would let accounts a blocker stops into the plan",
                             o.id,
-                            c.display_path()
+                            c.path.display()
                         ));
                     }
                     !skip
@@ -162,7 +162,7 @@ pub fn run(args: ScanArgs) -> Result<u8, Error> {
     let mut stderr = std::io::stderr().lock();
     if !args.quiet {
         if let Some(c) = &config {
-            let _ = writeln!(stderr, "config: {}", c.display_path());
+            let _ = writeln!(stderr, "config: {}", c.path.display());
         }
         for w in result
             .warnings

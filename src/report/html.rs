@@ -211,10 +211,7 @@ pub fn render(result: &ScanResult, out: &mut dyn Write) -> Result<(), ReportErro
         options: OptionsCtx {
             scope: scope_label(&result.options.scope),
             mau_billing: result.options.mau_billing,
-            fail_on: result
-                .review
-                .threshold
-                .map_or("never", crate::model::Severity::as_str),
+            fail_on: result.fail_on_label(),
         },
         review: review::review(result),
         accepted: result

@@ -33,13 +33,7 @@ pub fn render(result: &ScanResult, out: &mut dyn Write) -> Result<(), ReportErro
         }
     ));
     suite.add_property(Property::new("tenantId", result.tenant_id()));
-    suite.add_property(Property::new(
-        "failOn",
-        result
-            .review
-            .threshold
-            .map_or("never", crate::model::Severity::as_str),
-    ));
+    suite.add_property(Property::new("failOn", result.fail_on_label()));
     let c = &result.review.counts;
     let mut counts = vec![
         ("failing", c.failing),

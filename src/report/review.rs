@@ -72,7 +72,7 @@ pub fn review(result: &ScanResult) -> ReviewDto<'_> {
     let r = &result.review;
     ReviewDto {
         config: r.config.as_ref().map(|p| p.display().to_string()),
-        fail_on: r.threshold.map_or("never", crate::model::Severity::as_str),
+        fail_on: result.fail_on_label(),
         fail_on_not_evaluated: r.fail_on_not_evaluated,
         passed: result.exit_code() == 0,
         reasons: result.gate_reasons(),

@@ -105,8 +105,8 @@ pub fn apply(result: &mut ScanResult, exceptions: Vec<Exception>, today: jiff::c
     for (rule, _) in by_key.keys() {
         has_rule[*rule as usize] = true;
     }
-    let lookup = |rule: u16, key: &str, found: &mut Vec<u16>| {
-        if let Some(list) = by_key.get(&(rule, key.to_owned())) {
+    let lookup = |rule: u16, key: String, found: &mut Vec<u16>| {
+        if let Some(list) = by_key.get(&(rule, key)) {
             found.extend(list);
         }
     };
@@ -117,11 +117,11 @@ pub fn apply(result: &mut ScanResult, exceptions: Vec<Exception>, today: jiff::c
         }
         found.clear();
         match f.row {
-            None => lookup(f.rule, "\0tenant", &mut found),
+            None => lookup(f.rule, String::from("\0tenant"), &mut found),
             Some(r) => {
                 for column in [ids, upns].into_iter().flatten() {
                     if let Some(v) = column.get(r as usize) {
-                        lookup(f.rule, &v.to_lowercase(), &mut found);
+                        lookup(f.rule, v.to_lowercase(), &mut found);
                     }
                 }
             }

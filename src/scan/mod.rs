@@ -138,11 +138,6 @@ impl ScanResult {
             None => "tenant",
         }
     }
-
-    /// The highest severity among the findings, if any.
-    pub fn worst(&self) -> Option<Severity> {
-        self.findings.iter().map(|f| self.severity(f)).max()
-    }
 }
 
 /// Why each rule cannot run, or `None` when all its inputs are present.

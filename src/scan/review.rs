@@ -151,13 +151,18 @@ impl ScanResult {
         reasons
     }
 
+    /// The `--fail-on` threshold as people write it.
+    pub fn fail_on_label(&self) -> &'static str {
+        self.review.threshold.map_or("never", Severity::as_str)
+    }
+
     /// The review counts in one line, e.g. "fail on blocker: 5 failing, 1 accepted by
     /// exceptions, 1 with an expired exception".
     pub fn review_counts_line(&self) -> String {
         let c = &self.review.counts;
         format!(
             "fail on {}: {} failing, {} accepted by exceptions, {} with an expired exception",
-            self.review.threshold.map_or("never", Severity::as_str),
+            self.fail_on_label(),
             c.failing,
             c.accepted,
             c.expired
