@@ -2,8 +2,10 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 
+use crate::bench::{BenchArgs, BenchExportArgs};
+use crate::pipeline::{ReviewFlags, ScanFlags};
 use crate::report::Format;
 
 /// Decides, account by account, whether a Microsoft Entra tenant's internal accounts used by
@@ -44,74 +46,6 @@ pub enum Command {
     BenchBaseline { file: PathBuf },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ScopeArg {
-    /// Internal accounts that look like local guests: userType Guest, or a mail outside the
-    /// tenant's verified domains.
-    LikelyGuests,
-    /// Every internal account.
-    All,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum FailOn {
-    /// Exit 1 when any blocker is found.
-    Blocker,
-    /// Exit 1 when any blocker or warning is found.
-    Warning,
-    /// Always exit 0 once the scan ran.
-    Never,
-}
-
-impl FailOn {
-    /// The lowest severity that fails the build, if any does.
-    pub fn threshold(self) -> Option<crate::model::Severity> {
-        match self {
-            FailOn::Blocker => Some(crate::model::Severity::Blocker),
-            FailOn::Warning => Some(crate::model::Severity::Warning),
-            FailOn::Never => None,
-        }
-    }
-}
-
-/// What to scan and how: shared by `scan` and `plan`, so a plan and its report can never
-/// disagree.
-#[derive(Debug, Args)]
-pub struct ScanInputs {
-    /// The config file [default: b2bready.toml in the working directory, when present].
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
-    /// Use no config file, even when b2bready.toml is present.
-    #[arg(long, conflicts_with = "config")]
-    pub no_config: bool,
-    /// A folder of extra rule files (*.toml), in addition to the built-in rules and the
-    /// config's rule-folders. Repeatable.
-    #[arg(long = "rules", value_name = "DIR")]
-    pub rules: Vec<PathBuf>,
-    /// Which internal accounts to judge [default: likely-guests].
-    #[arg(long, value_enum)]
-    pub scope: Option<ScopeArg>,
-    /// Judge exactly the accounts listed in this CSV (object ids or UPNs, first column).
-    #[arg(long, value_name = "FILE", conflicts_with = "scope")]
-    pub scope_file: Option<PathBuf>,
-    /// CSV with columns user (id or UPN) and externalEmail (the address the person will sign
-    /// in with): adds the accounts to the scope and feeds the address comparison rules.
-    #[arg(long, value_name = "FILE")]
-    pub external_identities: Option<PathBuf>,
-    /// The customer wants MAU billing: raises member-keeps-member-billing to warning and
-    /// mau-subscription-missing to blocker.
-    #[arg(long, overrides_with = "no_mau_billing")]
-    pub mau_billing: bool,
-    /// Judge without MAU billing even when the config file asks for it.
-    #[arg(long)]
-    pub no_mau_billing: bool,
-    /// Scan a snapshot whose manifest says "complete": false.
-    #[arg(long)]
-    pub allow_incomplete: bool,
-}
-
 #[derive(Debug, Args)]
 pub struct ScanArgs {
     /// The snapshot folder (with manifest.json).
@@ -129,25 +63,9 @@ pub struct ScanArgs {
     #[arg(long, short, default_value = "b2bready-out")]
     pub out: PathBuf,
     #[command(flatten)]
-    pub inputs: ScanInputs,
-    /// Exit 1 when findings at or above this severity exist, unless accepted by an exception
-    /// or, with --baseline, already known [default: blocker].
-    #[arg(long, value_enum)]
-    pub fail_on: Option<FailOn>,
-    /// Also exit 1 when a rule could not be evaluated (an input collection was denied or
-    /// unavailable).
-    #[arg(long, overrides_with = "no_fail_on_not_evaluated")]
-    pub fail_on_not_evaluated: bool,
-    /// Do not fail for rules not evaluated, even when the config file asks to.
-    #[arg(long)]
-    pub no_fail_on_not_evaluated: bool,
-    /// An earlier findings.json of the same tenant: marks each finding new or unchanged,
-    /// lists the resolved ones, and only new findings fail the build.
-    #[arg(long, value_name = "FINDINGS_JSON")]
-    pub baseline: Option<PathBuf>,
-    /// Ignore the config's accepted exceptions (an audit of everything).
-    #[arg(long)]
-    pub no_exceptions: bool,
+    pub inputs: ScanFlags,
+    #[command(flatten)]
+    pub review: ReviewFlags,
     /// Most workflow annotations printed by --format github, per level.
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub annotations: usize,
@@ -169,7 +87,7 @@ pub struct PlanArgs {
     #[arg(long, value_name = "PLAN_DIR", conflicts_with = "out")]
     pub check: Option<PathBuf>,
     #[command(flatten)]
-    pub inputs: ScanInputs,
+    pub inputs: ScanFlags,
     /// Where the invitation sends people after they redeem it [default:
     /// https://myapps.microsoft.com/?tenantId=<tenant id>].
     #[arg(long, value_name = "URL")]
@@ -209,30 +127,8 @@ pub struct ExportArgs {
     /// Continue the interrupted export in this folder.
     #[arg(long, value_name = "DIR", conflicts_with = "out")]
     pub resume: Option<PathBuf>,
-    /// The national cloud: sets the Graph, login and ARM hosts together.
-    #[arg(long, value_enum, default_value = "global")]
-    pub cloud: crate::graph::Cloud,
-    /// Graph service root, e.g. https://graph.microsoft.com (plain http only for loopback).
-    #[arg(long, value_name = "URL")]
-    pub graph_url: Option<String>,
-    /// Login service root, e.g. https://login.microsoftonline.com [env: AZURE_AUTHORITY_HOST].
-    #[arg(long, value_name = "URL")]
-    pub login_url: Option<String>,
-    /// Azure Resource Manager root, e.g. https://management.azure.com.
-    #[arg(long, value_name = "URL")]
-    pub arm_url: Option<String>,
-    /// The tenant (id or domain) to sign in to.
-    #[arg(long, env = "AZURE_TENANT_ID", value_name = "TENANT")]
-    pub tenant: Option<String>,
-    /// Sign in as a person: print a code to enter at the sign-in page, then wait.
-    #[arg(long)]
-    pub device_code: bool,
-    /// A Graph access token acquired beforehand, in a file (or B2BREADY_ACCESS_TOKEN).
-    #[arg(long, value_name = "FILE")]
-    pub access_token_file: Option<PathBuf>,
-    /// An Azure Resource Manager access token, in a file (or B2BREADY_ARM_ACCESS_TOKEN).
-    #[arg(long, value_name = "FILE")]
-    pub arm_access_token_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub sign_in: crate::graph::signin::SignInFlags,
     /// Users per page (Graph allows at most 999).
     #[arg(long, default_value_t = 999, value_parser = clap::value_parser!(u32).range(1..=999))]
     pub page_size: u32,
@@ -245,15 +141,6 @@ pub struct ExportArgs {
     /// A collection not to read, e.g. guestUsages. Repeatable.
     #[arg(long, value_name = "COLLECTION")]
     pub skip: Vec<String>,
-    /// Attempts per request before a collection fails (429, 5xx, timeouts, resets).
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..))]
-    pub max_attempts: u32,
-    /// How long one request may take before it is retried.
-    #[arg(long, default_value_t = 120_000, hide = true)]
-    pub request_timeout_ms: u64,
-    /// First backoff step when the service gives no Retry-After.
-    #[arg(long, default_value_t = 500, hide = true)]
-    pub retry_base_ms: u64,
     /// No progress lines and no summary.
     #[arg(long, short)]
     pub quiet: bool,
@@ -351,33 +238,4 @@ pub enum BenchCommand {
     /// The nightly CI scan: every output, without and with a config of a thousand exceptions
     /// and a baseline; wall time and peak memory.
     Review(BenchArgs),
-}
-
-#[derive(Debug, Args)]
-pub struct BenchExportArgs {
-    /// Number of generated accounts.
-    #[arg(long, default_value_t = 100_000)]
-    pub users: usize,
-    /// Latency the simulator adds to every request.
-    #[arg(long, default_value_t = 100)]
-    pub latency_ms: u64,
-    /// Where to keep the generated tenant and the exported snapshot.
-    #[arg(long, default_value = "target/bench")]
-    pub dir: PathBuf,
-}
-
-#[derive(Debug, Args)]
-pub struct BenchArgs {
-    /// Number of generated accounts.
-    #[arg(long, default_value_t = 1_000_000)]
-    pub users: usize,
-    /// Seed of the generated tenant.
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
-    /// Where to keep the generated tenant and the reports (reused when present).
-    #[arg(long, default_value = "target/bench")]
-    pub dir: PathBuf,
-    /// Scope of the measured scan.
-    #[arg(long, value_enum, default_value = "likely-guests")]
-    pub scope: ScopeArg,
 }

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::cli::{FailOn, ScopeArg};
 use crate::model::Severity;
+use crate::model::{FailOn, ScopeChoice};
 use crate::rules::Registry;
 use crate::scan::exceptions::{Exception, Subject};
 
@@ -17,7 +17,7 @@ pub const FILE_NAME: &str = "b2bready.toml";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read the config file {path}: {source}")]
+    #[error("cannot read the config file {path}")]
     Read {
         path: PathBuf,
         #[source]
@@ -49,7 +49,7 @@ impl ConfigError {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct ConfigFile {
-    scope: Option<Spanned<ScopeArg>>,
+    scope: Option<Spanned<ScopeChoice>>,
     scope_file: Option<Spanned<String>>,
     external_identities: Option<String>,
     mau_billing: Option<bool>,
@@ -102,7 +102,7 @@ pub struct RuleOverride {
 #[derive(Debug, Clone, Default)]
 pub struct Config {
     pub path: PathBuf,
-    pub scope: Option<ScopeArg>,
+    pub scope: Option<ScopeChoice>,
     pub scope_file: Option<PathBuf>,
     pub external_identities: Option<PathBuf>,
     pub mau_billing: Option<bool>,

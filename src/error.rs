@@ -1,6 +1,6 @@
 //! The one error `main` prints: a headline, the cause, and a line of help.
 
-use crate::report::ReportError;
+use crate::output::OutputError;
 use crate::rules::RuleLoadError;
 use crate::scan::ScanError;
 use crate::scan::inputs::InputError;
@@ -10,12 +10,12 @@ use crate::snapshot::SnapshotError;
 pub enum Error {
     #[error(transparent)]
     Snapshot(#[from] SnapshotError),
-    #[error("rule file {0}")]
+    #[error(transparent)]
     Rules(#[from] RuleLoadError),
     #[error(transparent)]
     Input(#[from] InputError),
     #[error(transparent)]
-    Report(#[from] ReportError),
+    Report(#[from] OutputError),
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
     #[error(transparent)]
@@ -30,12 +30,23 @@ pub enum Error {
     Graph(#[from] crate::graph::GraphError),
     #[error("{0}")]
     Usage(String),
-    #[error("{what}: {source}")]
+    #[error("{what}")]
     Io {
         what: String,
         #[source]
         source: std::io::Error,
     },
+}
+
+impl From<crate::pipeline::settings::SettingsError> for Error {
+    fn from(e: crate::pipeline::settings::SettingsError) -> Self {
+        use crate::pipeline::settings::SettingsError as S;
+        match e {
+            S::Config(e) => Error::Config(e),
+            S::Rules(e) => Error::Rules(e),
+            S::Input(e) => Error::Input(e),
+        }
+    }
 }
 
 impl From<ScanError> for Error {
@@ -74,7 +85,7 @@ impl Error {
     pub fn is_broken_pipe(&self) -> bool {
         let io = match self {
             Error::Io { source, .. } => Some(source),
-            Error::Report(ReportError::Io { source, .. }) => Some(source),
+            Error::Report(OutputError::Io { source, .. }) => Some(source),
             _ => None,
         };
         io.is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)

@@ -4,6 +4,7 @@
 //! Pipeline: `snapshot` (read) → `scan` (facts, rules, verdicts) → `report` (renderers).
 //! `cli` and `commands` sit on top; `model` is shared by all.
 
+pub mod bench;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -11,6 +12,8 @@ pub mod error;
 pub mod export;
 pub mod graph;
 pub mod model;
+pub mod output;
+pub mod pipeline;
 pub mod plan;
 pub mod report;
 pub mod rules;

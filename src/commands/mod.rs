@@ -1,6 +1,5 @@
 //! One function per subcommand: read flags, call the library, choose where output goes.
 
-pub mod bench;
 pub mod config;
 pub mod export;
 pub mod generate;
@@ -27,10 +26,31 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         }
         Command::Generate(args) => generate::run(args),
         Command::Snapshot(SnapshotCommand::Seal { dir }) => snapshot::seal(&dir),
-        Command::Bench(BenchCommand::Scan(args)) => bench::run(args),
-        Command::Bench(BenchCommand::Export(args)) => bench::export(args),
-        Command::Bench(BenchCommand::Review(args)) => bench::review(args),
-        Command::BenchBaseline { file } => bench::baseline(&file),
+        Command::Bench(BenchCommand::Scan(args)) => crate::bench::run(args),
+        Command::Bench(BenchCommand::Export(args)) => crate::bench::export(args),
+        Command::Bench(BenchCommand::Review(args)) => crate::bench::review(args),
+        Command::BenchBaseline { file } => crate::bench::baseline(&file),
+    }
+}
+
+/// The config a scan used and the warnings it raised, on standard error.
+pub(crate) fn say_config_and_warnings(
+    result: &crate::scan::ScanResult,
+    err: &mut dyn std::io::Write,
+) {
+    if let Some(c) = &result.review.config {
+        let _ = writeln!(err, "config: {}", c.display());
+    }
+    for w in &result.warnings {
+        let _ = writeln!(err, "warning: {w}");
+    }
+}
+
+/// A renderer that wrote to standard output failed.
+pub(crate) fn stdout_output(e: crate::output::OutputError) -> Error {
+    match e {
+        crate::output::OutputError::Write(source) => stdout_error(source),
+        other => Error::Report(other),
     }
 }
 

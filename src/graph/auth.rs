@@ -256,7 +256,7 @@ impl Auth {
             .send()
             .map_err(|e| GraphError::Network {
                 url: url.clone(),
-                message: super::client::describe(&e),
+                message: super::transport::describe(&e),
             })?;
         let text = response.text().unwrap_or_default();
         let code: DeviceCode = serde_json::from_str(&text).map_err(|_| {
@@ -291,7 +291,7 @@ impl Auth {
                 .send()
                 .map_err(|e| GraphError::Network {
                     url: token_url.clone(),
-                    message: super::client::describe(&e),
+                    message: super::transport::describe(&e),
                 })?;
             let ok = response.status().is_success();
             let text = response.text().unwrap_or_default();
@@ -339,7 +339,7 @@ impl Auth {
             .send()
             .map_err(|e| GraphError::Network {
                 url: url.clone(),
-                message: super::client::describe(&e),
+                message: super::transport::describe(&e),
             })?;
         let status = response.status();
         let text = response.text().unwrap_or_default();

@@ -9,6 +9,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::auth::{Auth, Resource};
+use super::transport::{describe, redact};
 use super::{Endpoints, GraphError};
 
 #[derive(Debug, Clone)]
@@ -72,30 +73,6 @@ impl Client {
             // reports it there.
             let _ = self.auth.token(&self.http, resource);
         }
-    }
-}
-
-/// A transport error in one line, with no URL query (which could hold a token).
-pub fn describe(e: &reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "could not connect"
-    } else if e.is_body() || e.is_decode() {
-        "the response was cut off"
-    } else {
-        "the connection failed"
-    };
-    let mut source = std::error::Error::source(e);
-    let mut detail = String::new();
-    while let Some(s) = source {
-        detail = s.to_string();
-        source = s.source();
-    }
-    if detail.is_empty() {
-        kind.to_owned()
-    } else {
-        format!("{kind}: {detail}")
     }
 }
 
@@ -238,11 +215,6 @@ impl Client {
             attempt += 1;
         }
     }
-}
-
-/// A URL for messages: without its query, which holds page tokens.
-pub fn redact(url: &str) -> String {
-    url.split_once('?').map_or(url, |(head, _)| head).to_owned()
 }
 
 fn error_body(text: &str) -> (String, String) {

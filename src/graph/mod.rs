@@ -5,11 +5,17 @@
 pub mod auth;
 pub mod cert;
 pub mod client;
+pub mod signin;
+pub mod transport;
 
 use std::fmt;
 
 pub use auth::{Auth, Resource};
 pub use client::{Client, Page, RetryPolicy, Stats};
+pub use transport::redact;
+
+/// Graph's `$batch` takes at most 20 requests.
+pub const BATCH_SIZE: usize = 20;
 
 /// The service roots of one cloud (or of a local simulator).
 #[derive(Debug, Clone, PartialEq, Eq)]

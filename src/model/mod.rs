@@ -70,6 +70,43 @@ pub mod tenant {
     }
 }
 
+/// The schema name of `findings.json`, which is also what a baseline must be.
+pub const FINDINGS_SCHEMA: &str = "b2bready-findings/1";
+
+/// Which internal accounts a scan judges, as a config file or a flag names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ScopeChoice {
+    /// Internal accounts that look like local guests: userType Guest, or a mail outside the
+    /// tenant's verified domains.
+    LikelyGuests,
+    /// Every internal account.
+    All,
+}
+
+/// The lowest severity that fails a review.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailOn {
+    /// Exit 1 when any blocker is found.
+    Blocker,
+    /// Exit 1 when any blocker or warning is found.
+    Warning,
+    /// Always exit 0 once the scan ran.
+    Never,
+}
+
+impl FailOn {
+    /// The lowest severity that fails the build, if any does.
+    pub fn threshold(self) -> Option<Severity> {
+        match self {
+            FailOn::Blocker => Some(Severity::Blocker),
+            FailOn::Warning => Some(Severity::Warning),
+            FailOn::Never => None,
+        }
+    }
+}
+
 /// How much a finding matters. Ordered: `Info < Warning < Blocker`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

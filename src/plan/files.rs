@@ -6,18 +6,19 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::powershell::{comment, literal, quote};
-use super::{BATCH_SIZE, Plan, PlannedAccount};
-use crate::report::csv::{column, write_columns};
-use crate::report::{ReportError, write_file};
+use super::{Plan, PlannedAccount};
+use crate::graph::BATCH_SIZE;
+use crate::output::csv::{column, write_columns};
+use crate::output::{OutputError, write_file};
 
-fn render_error(what: &str) -> impl Fn(String) -> ReportError + '_ {
-    move |message| ReportError::Render {
+fn render_error(what: &str) -> impl Fn(String) -> OutputError + '_ {
+    move |message| OutputError::Render {
         what: what.into(),
         message,
     }
 }
 
-fn json_bytes(value: &impl serde::Serialize, what: &str) -> Result<Vec<u8>, ReportError> {
+fn json_bytes(value: &impl serde::Serialize, what: &str) -> Result<Vec<u8>, OutputError> {
     let mut bytes =
         serde_json::to_vec_pretty(value).map_err(|e| render_error(what)(e.to_string()))?;
     bytes.push(b'\n');
@@ -138,7 +139,7 @@ fn account_block(s: &mut String, a: &PlannedAccount) {
     s.push_str("    }\n}\n\n");
 }
 
-pub fn review_csv(plan: &Plan, out: &mut dyn Write) -> Result<(), ReportError> {
+pub fn review_csv(plan: &Plan, out: &mut dyn Write) -> Result<(), OutputError> {
     let a = &plan.accounts;
     let waves: Vec<String> = a.iter().map(|x| x.wave.to_string()).collect();
     let warnings: Vec<String> = a.iter().map(|x| x.warnings.join(";")).collect();
@@ -170,7 +171,7 @@ pub fn review_csv(plan: &Plan, out: &mut dyn Write) -> Result<(), ReportError> {
     )
 }
 
-pub fn communication_csv(plan: &Plan, out: &mut dyn Write) -> Result<(), ReportError> {
+pub fn communication_csv(plan: &Plan, out: &mut dyn Write) -> Result<(), OutputError> {
     let a = &plan.accounts;
     let waves: Vec<String> = a.iter().map(|x| x.wave.to_string()).collect();
     write_columns(
@@ -191,10 +192,10 @@ pub fn communication_csv(plan: &Plan, out: &mut dyn Write) -> Result<(), ReportE
 
 /// Writes the whole plan folder. Old batch files are replaced, and plan.json comes last, so a
 /// folder with a plan.json is a whole plan.
-pub fn write(plan: &Plan, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
+pub fn write(plan: &Plan, dir: &Path) -> Result<Vec<PathBuf>, OutputError> {
     let io = |p: &Path| {
         let p = p.to_owned();
-        move |source| ReportError::Io { path: p, source }
+        move |source| OutputError::Io { path: p, source }
     };
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let plan_json = dir.join("plan.json");

@@ -1,20 +1,22 @@
 //! The invitation plan: the `ready` accounts of a scan turned into invitation requests, waves
-//! and post-conversion steps, with a digest that proves the plan was not edited. Built from a
-//! `ScanResult`, so a plan and its report can never disagree.
+//! and post-conversion steps. Built from a `ScanResult`, so a plan and its report can never
+//! disagree. Its digest detects accidental edits of `plan.json`; it is no signature, since
+//! anyone who edits the plan can recompute it.
 
+mod build;
+pub mod check;
 pub mod files;
 pub mod powershell;
+
+pub use build::build;
+pub use check::{Problem, check, load, manifest_sha256};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::model::{Cell, Verdict, tenant as tcol, user as col};
-use crate::scan::ScanResult;
 use crate::snapshot::lines::hex;
 
 pub const SCHEMA: &str = "b2bready-plan/1";
-/// Graph's `$batch` takes at most 20 requests.
-pub const BATCH_SIZE: usize = 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
@@ -22,6 +24,22 @@ pub enum PlanError {
     Refused(String),
     #[error("message template {path}: {message}")]
     Template { path: String, message: String },
+    #[error("cannot read {}", path.display())]
+    Read {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}: {message}", path.display())]
+    Invalid {
+        path: std::path::PathBuf,
+        message: String,
+    },
+    /// An option the invitation API would refuse.
+    #[error("{0}")]
+    Option(String),
+    #[error("the plan is for tenant {plan} but the snapshot is of tenant {snapshot}")]
+    OtherTenant { plan: String, snapshot: String },
 }
 
 /// What the administrator chose.
@@ -36,6 +54,28 @@ pub struct PlanOptions {
     pub wave_size: u32,
     pub set_guest_usertype: bool,
     pub force: bool,
+}
+
+impl PlanOptions {
+    /// Refuses what the invitation API would refuse, before anything is scanned.
+    pub fn check(&self) -> Result<(), PlanError> {
+        if let Some(cc) = &self.cc
+            && let Some(problem) = crate::scan::email::mail_problem(cc)
+                .or_else(|| cc.trim().is_empty().then(|| "is empty".into()))
+        {
+            return Err(PlanError::Option(format!(
+                "--cc {cc:?} is not an address the invitation API takes: {problem}"
+            )));
+        }
+        if let Some(url) = &self.redirect_url
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            return Err(PlanError::Option(format!(
+                "--redirect-url {url:?} must be an http or https address"
+            )));
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -162,18 +202,10 @@ pub struct LeftOut {
     pub reason: Option<String>,
 }
 
-const DEFAULT_MESSAGE: &str = include_str!("../../reports/invitation-message.txt.j2");
-
-fn tenant_text(result: &ScanResult, column: usize) -> Option<String> {
-    match result.tenant.cell(column, 0) {
-        Cell::Text(t) => Some(t.to_owned()),
-        _ => None,
-    }
-}
-
 impl Plan {
     /// The sha256 of the plan without its digest, over a canonical form (keys sorted,
-    /// compact), so any edit to plan.json changes it.
+    /// compact), so an accidental edit of plan.json changes it. It proves nothing against
+    /// someone who edits the plan on purpose and recomputes it.
     pub fn digest(&self) -> String {
         let mut bare = self.clone();
         bare.plan_digest = None;
@@ -185,166 +217,4 @@ pub fn canonical_digest(value: &serde_json::Value) -> String {
     // serde_json's map is ordered by key, so re-serialising a parsed plan gives the same bytes.
     let bytes = serde_json::to_vec(value).unwrap_or_default();
     hex(&Sha256::digest(&bytes))
-}
-
-/// Builds the plan. Refuses `--set-guest-usertype` when the snapshot shows no linked
-/// subscription, unless forced.
-pub fn build(
-    result: &ScanResult,
-    manifest_sha256: &str,
-    options: &PlanOptions,
-) -> Result<Plan, PlanError> {
-    let linked = match result.tenant.cell(tcol::LINKED_SUBSCRIPTIONS, 0) {
-        Cell::Int(n) => Some(n),
-        _ => None,
-    };
-    if options.set_guest_usertype && !options.force && linked.unwrap_or(0) == 0 {
-        let why = match linked {
-            Some(_) => "no Azure subscription is linked to the tenant for External ID billing",
-            None => {
-                "the snapshot cannot show whether a subscription is linked (guestUsages was not collected)"
-            }
-        };
-        return Err(PlanError::Refused(format!(
-            "--set-guest-usertype would switch accounts to MAU billing, but {why}; link a subscription (Entra admin center > External Identities > Linked subscriptions), or pass --force"
-        )));
-    }
-    let redirect_url = options
-        .redirect_url
-        .clone()
-        .or_else(|| tenant_text(result, tcol::MYAPPS_URL))
-        .unwrap_or_default();
-    let tenant_name = tenant_text(result, tcol::TENANT_NAME).unwrap_or_default();
-    let teams_url = tenant_text(result, tcol::TEAMS_URL).unwrap_or_default();
-    let (template_name, template_text) = options
-        .message
-        .clone()
-        .unwrap_or_else(|| ("built-in message".into(), DEFAULT_MESSAGE.into()));
-    let mut env = minijinja::Environment::new();
-    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-    let template_error = |e: minijinja::Error| PlanError::Template {
-        path: template_name.clone(),
-        message: e.to_string(),
-    };
-    env.add_template("message", &template_text)
-        .map_err(template_error)?;
-    let template = env.get_template("message").map_err(template_error)?;
-
-    let text = |c: usize, r: u32| result.user_text(c, r).map(str::to_owned);
-    let mut accounts = Vec::new();
-    let mut left_out = Vec::new();
-    for v in &result.verdicts {
-        let id = text(col::ID, v.row).unwrap_or_default();
-        if v.verdict != Verdict::Ready {
-            left_out.push(LeftOut {
-                id,
-                user_principal_name: text(col::UPN, v.row),
-                verdict: v.verdict.as_str().into(),
-                blockers: crate::report::rule_ids(result, &v.blockers)
-                    .into_iter()
-                    .map(str::to_owned)
-                    .collect(),
-                reason: result.exclusion_reason(v),
-            });
-            continue;
-        }
-        let mail = text(col::MAIL, v.row).unwrap_or_default();
-        let display_name = text(col::DISPLAY_NAME, v.row);
-        let upn = text(col::UPN, v.row);
-        let message = template
-            .render(minijinja::context! {
-                id => &id,
-                display_name => display_name.as_deref().unwrap_or(""),
-                mail => &mail,
-                user_principal_name => upn.as_deref().unwrap_or(""),
-                tenant_name => &tenant_name,
-                teams_url => &teams_url,
-                redirect_url => &redirect_url,
-            })
-            .map_err(template_error)?;
-        let info = MessageInfo {
-            message_language: options.message_language.clone(),
-            cc_recipients: options
-                .cc
-                .iter()
-                .map(|a| Recipient {
-                    email_address: EmailAddress { address: a.clone() },
-                })
-                .collect(),
-            customized_message_body: options.message.as_ref().map(|_| message.clone()),
-        };
-        let has_info = info.message_language.is_some()
-            || !info.cc_recipients.is_empty()
-            || info.customized_message_body.is_some();
-        let mut post_steps = Vec::new();
-        if options.set_guest_usertype {
-            post_steps.push(PostStep {
-                step: "set-user-type-guest".into(),
-                description: "switch userType to Guest so External ID MAU billing applies".into(),
-                request: Some(GraphRequest {
-                    method: "PATCH".into(),
-                    url: format!("/v1.0/users/{id}"),
-                    body: serde_json::json!({"userType": "Guest"}),
-                }),
-            });
-        }
-        if result.users.cell(col::ONPREM_SYNC, v.row as usize) == Cell::Bool(true) {
-            post_steps.push(PostStep {
-                step: "randomize-on-premises-password".into(),
-                description: "in on-premises Active Directory, set this account's password to a random unknown value: the internal credentials keep working on-premises otherwise".into(),
-                request: None,
-            });
-        }
-        accounts.push(PlannedAccount {
-            wave: (accounts.len() / options.wave_size.max(1) as usize) as u32 + 1,
-            request: InvitationRequest {
-                invited_user_email_address: mail.clone(),
-                invite_redirect_url: redirect_url.clone(),
-                send_invitation_message: options.send_invitation_message,
-                invited_user_message_info: has_info.then_some(info),
-                invited_user: InvitedUser { id: id.clone() },
-            },
-            id,
-            user_principal_name: upn,
-            display_name,
-            mail,
-            post_steps,
-            warnings: crate::report::rule_ids(result, &v.warnings)
-                .into_iter()
-                .map(str::to_owned)
-                .collect(),
-            message,
-        });
-    }
-    let mut plan = Plan {
-        schema: SCHEMA.into(),
-        tool: ToolInfo {
-            name: env!("CARGO_PKG_NAME").into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-        },
-        tenant_id: result.tenant_id().into(),
-        snapshot: SnapshotRef {
-            manifest_sha256: manifest_sha256.into(),
-            exported_at: result.manifest.exported_at.clone(),
-        },
-        options: OptionsRecord {
-            scope: crate::report::scope_label(&result.options.scope).into(),
-            mau_billing: result.options.mau_billing,
-            redirect_url,
-            send_invitation_message: options.send_invitation_message,
-            message_language: options.message_language.clone(),
-            cc: options.cc.clone(),
-            message_template_sha256: options
-                .message
-                .as_ref()
-                .map(|(_, t)| hex(&Sha256::digest(t.as_bytes()))),
-            wave_size: options.wave_size,
-            set_guest_usertype: options.set_guest_usertype,
-        },
-        accounts,
-        left_out,
-        plan_digest: None,
-    };
-    plan.plan_digest = Some(plan.digest());
-    Ok(plan)
 }

@@ -4,29 +4,15 @@
 
 use std::io::Write;
 
-use polars::prelude::{
-    Column, CsvWriter, DataFrame, IntoColumn, NewChunkedArray, PlSmallStr, PolarsResult, SerWriter,
-    StringChunked,
-};
+use polars::prelude::{DataFrame, PolarsResult};
 use rayon::prelude::*;
 
 use super::json::{finding, verdict};
-use super::{ReportError, formula_safe};
+use crate::output::OutputError;
+use crate::output::csv::{column, render_error, write_frame};
 use crate::scan::ScanResult;
 
 const CHUNK: usize = 32_768;
-
-pub(crate) fn column<'a>(name: &str, values: impl Iterator<Item = Option<&'a str>>) -> Column {
-    StringChunked::from_iter_options(PlSmallStr::from(name), values.map(|v| v.map(formula_safe)))
-        .into_column()
-}
-
-fn render_error(what: &str) -> impl Fn(polars::prelude::PolarsError) -> ReportError + '_ {
-    move |e| ReportError::Render {
-        what: what.into(),
-        message: e.to_string(),
-    }
-}
 
 /// Builds one frame per chunk in parallel and stacks them.
 fn stacked<T: Sync>(
@@ -48,28 +34,11 @@ fn stacked<T: Sync>(
     Ok(df)
 }
 
-/// Writes columns of equal length as one CSV file.
-pub(crate) fn write_columns(
-    columns: Vec<Column>,
-    out: &mut dyn Write,
-    what: &str,
-) -> Result<(), ReportError> {
-    let df = DataFrame::new_infer_height(columns).map_err(render_error(what))?;
-    write(df, out, what)
-}
-
-fn write(mut df: DataFrame, out: &mut dyn Write, what: &str) -> Result<(), ReportError> {
-    CsvWriter::new(out)
-        .include_header(true)
-        .finish(&mut df)
-        .map_err(render_error(what))
-}
-
 fn yes_no(b: bool) -> &'static str {
     if b { "yes" } else { "no" }
 }
 
-pub fn render_findings(result: &ScanResult, out: &mut dyn Write) -> Result<(), ReportError> {
+pub fn render_findings(result: &ScanResult, out: &mut dyn Write) -> Result<(), OutputError> {
     let df = stacked(&result.findings, |chunk| {
         let rows: Vec<_> = chunk.iter().map(|f| finding(result, f)).collect();
         let evidence: Vec<String> = rows
@@ -112,10 +81,10 @@ pub fn render_findings(result: &ScanResult, out: &mut dyn Write) -> Result<(), R
         ])
     })
     .map_err(render_error("findings.csv"))?;
-    write(df, out, "findings.csv")
+    write_frame(df, out, "findings.csv")
 }
 
-pub fn render_verdicts(result: &ScanResult, out: &mut dyn Write) -> Result<(), ReportError> {
+pub fn render_verdicts(result: &ScanResult, out: &mut dyn Write) -> Result<(), OutputError> {
     let df = stacked(&result.verdicts, |chunk| {
         let rows: Vec<_> = chunk.iter().map(|v| verdict(result, v)).collect();
         let blockers: Vec<String> = rows.iter().map(|r| r.blockers.join(";")).collect();
@@ -135,5 +104,5 @@ pub fn render_verdicts(result: &ScanResult, out: &mut dyn Write) -> Result<(), R
         ])
     })
     .map_err(render_error("verdicts.csv"))?;
-    write(df, out, "verdicts.csv")
+    write_frame(df, out, "verdicts.csv")
 }

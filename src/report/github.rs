@@ -6,9 +6,9 @@
 
 use std::io::Write;
 
-use super::ReportError;
 use super::table::printable;
 use crate::model::Severity;
+use crate::output::OutputError;
 use crate::scan::ScanResult;
 use crate::scan::baseline::Change;
 
@@ -37,7 +37,7 @@ struct Emitter<'a> {
 }
 
 impl Emitter<'_> {
-    fn emit(&mut self, level: &str, title: &str, message: &str) -> Result<(), ReportError> {
+    fn emit(&mut self, level: &str, title: &str, message: &str) -> Result<(), OutputError> {
         let slot = usize::from(level == "warning");
         if self.shown[slot] >= self.cap {
             self.skipped[slot] += 1;
@@ -54,7 +54,7 @@ impl Emitter<'_> {
     }
 }
 
-pub fn render(result: &ScanResult, cap: usize, out: &mut dyn Write) -> Result<(), ReportError> {
+pub fn render(result: &ScanResult, cap: usize, out: &mut dyn Write) -> Result<(), OutputError> {
     let mut e = Emitter {
         out,
         cap,

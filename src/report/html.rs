@@ -7,10 +7,11 @@ use std::io::Write;
 use minijinja::{AutoEscape, Environment};
 use serde::Serialize;
 
+use super::generated_at;
 use super::json::{VerdictDto, finding, findings, rules, verdict};
 use super::review;
-use super::{ReportError, generated_at, scope_label};
 use crate::model::{Severity, Verdict};
+use crate::output::OutputError;
 use crate::rules::Docs;
 use crate::scan::ScanResult;
 
@@ -121,50 +122,22 @@ struct NotEvaluated<'a> {
     reason: &'a str,
 }
 
-fn render_error(e: minijinja::Error) -> ReportError {
-    ReportError::Render {
+fn render_error(e: minijinja::Error) -> OutputError {
+    OutputError::Render {
         what: "report.html".into(),
         message: e.to_string(),
     }
 }
 
-pub fn render(result: &ScanResult, out: &mut dyn Write) -> Result<(), ReportError> {
+pub fn render(result: &ScanResult, out: &mut dyn Write) -> Result<(), OutputError> {
     let s = &result.summary;
     let ready_pct = if s.in_scope == 0 {
         "0".to_owned()
     } else {
         format!("{:.1}", s.ready as f64 * 100.0 / s.in_scope as f64)
     };
-    let mut bars: Vec<(&str, &str, usize)> = result
-        .registry
-        .rules
-        .iter()
-        .zip(&result.outcomes)
-        .filter(|(_, o)| o.severity == Severity::Blocker && o.count > 0)
-        .map(|(r, o)| (r.id.as_str(), r.title.as_str(), o.count))
-        .collect();
-    bars.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(b.0)));
-    let max = bars.first().map_or(1, |b| b.2.max(1));
-    let chart = bars
-        .into_iter()
-        .map(|(id, title, count)| ChartBar {
-            id,
-            title,
-            count,
-            pct: format!("{:.1}", count as f64 * 100.0 / max as f64),
-        })
-        .collect();
-    let tenant_findings = findings(result)
-        .filter(|f| f.subject.kind == "tenant")
-        .map(|f| TenantFinding {
-            rule: f.rule,
-            title: result.registry.get(f.rule).map_or("", |r| r.title.as_str()),
-            severity: f.severity,
-            message: f.message,
-            accepted: f.accepted,
-            fails: f.fails,
-        })
-        .collect();
+    let chart = chart(result);
+    let tenant_findings = tenant_findings(result);
     let rule_ctx: Vec<RuleCtx> = rules(result)
         .zip(&result.registry.rules)
         .map(|(d, r)| RuleCtx {
@@ -182,20 +155,7 @@ pub fn render(result: &ScanResult, out: &mut dyn Write) -> Result<(), ReportErro
         .iter()
         .filter_map(|r| r.reason.map(|reason| NotEvaluated { id: r.id, reason }))
         .collect();
-    // Blocked first, then ready, then excluded; within each, by id (the verdict order).
-    let mut order: Vec<usize> = (0..result.verdicts.len()).collect();
-    let rank = |v: Verdict| match v {
-        Verdict::Blocked => 0,
-        Verdict::Ready => 1,
-        Verdict::Excluded => 2,
-    };
-    order.sort_by_key(|&i| rank(result.verdicts[i].verdict));
-    order.truncate(USERS_CAP);
-    let users: Vec<VerdictDto> = order
-        .iter()
-        .map(|&i| verdict(result, &result.verdicts[i]))
-        .collect();
-
+    let users = shown_users(result);
     let ctx = Context {
         tool_version: env!("CARGO_PKG_VERSION"),
         generated_at: generated_at(),
@@ -209,29 +169,12 @@ pub fn render(result: &ScanResult, out: &mut dyn Write) -> Result<(), ReportErro
             name: result.tenant_name(),
         },
         options: OptionsCtx {
-            scope: scope_label(&result.options.scope),
+            scope: result.options.scope.label(),
             mau_billing: result.options.mau_billing,
             fail_on: result.fail_on_label(),
         },
         review: review::review(result),
-        accepted: result
-            .findings
-            .iter()
-            .filter(|f| result.exception(f).is_some_and(|e| !e.expired))
-            .take(USERS_CAP)
-            .filter_map(|f| {
-                let d = finding(result, f);
-                let e = d.exception?;
-                Some(AcceptedCtx {
-                    rule: d.rule,
-                    subject: d.subject.user_principal_name.unwrap_or(d.subject.id),
-                    message: d.message,
-                    reason: e.reason,
-                    owner: e.owner,
-                    expires: e.expires,
-                })
-            })
-            .collect(),
+        accepted: accepted(result),
         resolved: result
             .review
             .baseline
@@ -272,4 +215,80 @@ pub fn render(result: &ScanResult, out: &mut dyn Write) -> Result<(), ReportErro
         .render_captured_to(ctx, out)
         .map_err(render_error)?;
     Ok(())
+}
+
+/// Blockers per rule, as bars scaled to the largest.
+fn chart(result: &ScanResult) -> Vec<ChartBar<'_>> {
+    let mut bars: Vec<(&str, &str, usize)> = result
+        .registry
+        .rules
+        .iter()
+        .zip(&result.outcomes)
+        .filter(|(_, o)| o.severity == Severity::Blocker && o.count > 0)
+        .map(|(r, o)| (r.id.as_str(), r.title.as_str(), o.count))
+        .collect();
+    bars.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(b.0)));
+    let max = bars.first().map_or(1, |b| b.2.max(1));
+    bars.into_iter()
+        .map(|(id, title, count)| ChartBar {
+            id,
+            title,
+            count,
+            pct: format!("{:.1}", count as f64 * 100.0 / max as f64),
+        })
+        .collect()
+}
+
+/// Tenant-level findings, reported once.
+fn tenant_findings(result: &ScanResult) -> Vec<TenantFinding<'_>> {
+    findings(result)
+        .filter(|f| f.subject.kind == "tenant")
+        .map(|f| TenantFinding {
+            rule: f.rule,
+            title: result.registry.get(f.rule).map_or("", |r| r.title.as_str()),
+            severity: f.severity,
+            message: f.message,
+            accepted: f.accepted,
+            fails: f.fails,
+        })
+        .collect()
+}
+
+/// The accounts listed: blocked first, then ready, then excluded; within each, by id (the
+/// verdict order); at most `USERS_CAP`.
+fn shown_users(result: &ScanResult) -> Vec<VerdictDto<'_>> {
+    let mut order: Vec<usize> = (0..result.verdicts.len()).collect();
+    let rank = |v: Verdict| match v {
+        Verdict::Blocked => 0,
+        Verdict::Ready => 1,
+        Verdict::Excluded => 2,
+    };
+    order.sort_by_key(|&i| rank(result.verdicts[i].verdict));
+    order.truncate(USERS_CAP);
+    order
+        .iter()
+        .map(|&i| verdict(result, &result.verdicts[i]))
+        .collect()
+}
+
+/// Findings a valid exception accepts, at most `USERS_CAP`.
+fn accepted(result: &ScanResult) -> Vec<AcceptedCtx<'_>> {
+    result
+        .findings
+        .iter()
+        .filter(|f| result.exception(f).is_some_and(|e| !e.expired))
+        .take(USERS_CAP)
+        .filter_map(|f| {
+            let d = finding(result, f);
+            let e = d.exception?;
+            Some(AcceptedCtx {
+                rule: d.rule,
+                subject: d.subject.user_principal_name.unwrap_or(d.subject.id),
+                message: d.message,
+                reason: e.reason,
+                owner: e.owner,
+                expires: e.expires,
+            })
+        })
+        .collect()
 }

@@ -5,15 +5,14 @@ use std::io::Write;
 
 use serde::Serialize;
 
+use super::generated_at;
 use super::review::{ExceptionDto, ReviewDto, exception, resolved_dto, review};
-use super::{ReportError, generated_at, rule_ids, scope_label};
+use crate::output::OutputError;
 use rayon::prelude::*;
 
 use crate::model::{Cell, Table, user as col};
 use crate::scan::baseline::of as fingerprint_of;
 use crate::scan::{Finding, ScanResult, Summary, VerdictRow};
-
-pub const SCHEMA: &str = "b2bready-findings/1";
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -206,8 +205,8 @@ pub fn verdict<'a>(result: &'a ScanResult, v: &VerdictRow) -> VerdictDto<'a> {
         mail: result.user_text(col::MAIL, v.row),
         verdict: v.verdict.as_str(),
         reason: result.exclusion_reason(v),
-        blockers: rule_ids(result, &v.blockers),
-        warnings: rule_ids(result, &v.warnings),
+        blockers: result.rule_ids(&v.blockers),
+        warnings: result.rule_ids(&v.warnings),
     }
 }
 
@@ -217,7 +216,7 @@ pub fn verdicts(result: &ScanResult) -> impl Iterator<Item = VerdictDto<'_>> {
 
 /// Writes `"key": [ … ]`, one element per line. Elements are serialised in parallel, a chunk
 /// at a time, and written in order.
-fn array<I, F>(out: &mut dyn Write, key: &str, items: &[I], write_one: F) -> Result<(), ReportError>
+fn array<I, F>(out: &mut dyn Write, key: &str, items: &[I], write_one: F) -> Result<(), OutputError>
 where
     I: Sync,
     F: Fn(&I, &mut Vec<u8>) -> serde_json::Result<()> + Sync,
@@ -246,16 +245,16 @@ where
     Ok(())
 }
 
-fn json_error(e: serde_json::Error) -> ReportError {
-    ReportError::Render {
+fn json_error(e: serde_json::Error) -> OutputError {
+    OutputError::Render {
         what: "findings.json".into(),
         message: e.to_string(),
     }
 }
 
-pub fn render(result: &ScanResult, out: &mut dyn Write) -> Result<(), ReportError> {
+pub fn render(result: &ScanResult, out: &mut dyn Write) -> Result<(), OutputError> {
     let header = Header {
-        schema: SCHEMA,
+        schema: crate::model::FINDINGS_SCHEMA,
         tool: Tool {
             name: env!("CARGO_PKG_NAME"),
             version: env!("CARGO_PKG_VERSION"),
@@ -271,7 +270,7 @@ pub fn render(result: &ScanResult, out: &mut dyn Write) -> Result<(), ReportErro
             name: result.tenant_name(),
         },
         options: Options {
-            scope: scope_label(&result.options.scope),
+            scope: result.options.scope.label(),
             mau_billing: result.options.mau_billing,
         },
         summary: &result.summary,

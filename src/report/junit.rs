@@ -7,7 +7,7 @@ use std::io::Write;
 
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
-use super::ReportError;
+use crate::output::OutputError;
 use crate::scan::ScanResult;
 use crate::scan::review::{Standing, plural};
 
@@ -22,7 +22,7 @@ fn subject(result: &ScanResult, f: &crate::scan::Finding) -> String {
     }
 }
 
-pub fn render(result: &ScanResult, out: &mut dyn Write) -> Result<(), ReportError> {
+pub fn render(result: &ScanResult, out: &mut dyn Write) -> Result<(), OutputError> {
     let name = result.tenant_name();
     let mut suite = TestSuite::new(format!(
         "b2bready {}",
@@ -124,7 +124,7 @@ pub fn render(result: &ScanResult, out: &mut dyn Write) -> Result<(), ReportErro
     }
     let mut report = Report::new("b2bready");
     report.add_test_suite(suite);
-    report.serialize(out).map_err(|e| ReportError::Render {
+    report.serialize(out).map_err(|e| OutputError::Render {
         what: "junit.xml".into(),
         message: e.to_string(),
     })

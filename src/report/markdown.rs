@@ -4,8 +4,8 @@
 
 use std::io::Write;
 
-use super::ReportError;
 use crate::model::Severity;
+use crate::output::OutputError;
 use crate::scan::ScanResult;
 use crate::scan::baseline::Change;
 
@@ -49,7 +49,7 @@ fn rule_count(n: usize) -> String {
     format!("{n} rule{}", crate::scan::review::plural(n))
 }
 
-pub fn render(result: &ScanResult, out: &mut dyn Write) -> Result<(), ReportError> {
+pub fn render(result: &ScanResult, out: &mut dyn Write) -> Result<(), OutputError> {
     let s = &result.summary;
     let r = &result.review;
     let c = &r.counts;
@@ -83,6 +83,32 @@ pub fn render(result: &ScanResult, out: &mut dyn Write) -> Result<(), ReportErro
             writeln!(out, "- {}", escape(&reason))?;
         }
     }
+    failing_blockers(result, out)?;
+    let not_evaluated: Vec<_> = result.not_evaluated().collect();
+    if !not_evaluated.is_empty() {
+        writeln!(
+            out,
+            "\n### Not evaluated ({})\n\nNeither passed nor failed:\n",
+            rule_count(not_evaluated.len())
+        )?;
+        for (rule, why) in not_evaluated {
+            writeln!(out, "- `{}`: {}", rule.id, escape(why))?;
+        }
+    }
+    top_rules(result, out)?;
+    let unused = c.unused_exceptions;
+    if unused > 0 {
+        writeln!(
+            out,
+            "\n{unused} exception{} matched no finding: see the scan's warnings.",
+            crate::scan::review::plural(unused)
+        )?;
+    }
+    Ok(())
+}
+
+/// The blockers that fail the build, marked new or with an expired exception.
+fn failing_blockers(result: &ScanResult, out: &mut dyn Write) -> Result<(), OutputError> {
     let failing: Vec<_> = result
         .findings
         .iter()
@@ -118,17 +144,11 @@ pub fn render(result: &ScanResult, out: &mut dyn Write) -> Result<(), ReportErro
             )?;
         }
     }
-    let not_evaluated: Vec<_> = result.not_evaluated().collect();
-    if !not_evaluated.is_empty() {
-        writeln!(
-            out,
-            "\n### Not evaluated ({})\n\nNeither passed nor failed:\n",
-            rule_count(not_evaluated.len())
-        )?;
-        for (rule, why) in not_evaluated {
-            writeln!(out, "- `{}`: {}", rule.id, escape(why))?;
-        }
-    }
+    Ok(())
+}
+
+/// The ten rules with the most findings, the most severe first.
+fn top_rules(result: &ScanResult, out: &mut dyn Write) -> Result<(), OutputError> {
     let mut top: Vec<_> = result
         .registry
         .rules
@@ -152,14 +172,6 @@ pub fn render(result: &ScanResult, out: &mut dyn Write) -> Result<(), ReportErro
                 o.count
             )?;
         }
-    }
-    let unused = c.unused_exceptions;
-    if unused > 0 {
-        writeln!(
-            out,
-            "\n{unused} exception{} matched no finding: see the scan's warnings.",
-            crate::scan::review::plural(unused)
-        )?;
     }
     Ok(())
 }

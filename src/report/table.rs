@@ -7,8 +7,8 @@ use tabled::builder::Builder;
 use tabled::settings::object::Columns;
 use tabled::settings::{Alignment, Style};
 
-use super::{ReportError, rule_ids};
 use crate::model::{Verdict, user as col};
+use crate::output::OutputError;
 use crate::scan::baseline::Change;
 use crate::scan::review::Standing;
 use crate::scan::{Finding, ScanResult};
@@ -27,7 +27,7 @@ fn table(rows: Vec<Vec<String>>, numeric_from: usize) -> String {
     t.to_string()
 }
 
-pub fn render(result: &ScanResult, out: &mut dyn Write) -> Result<(), ReportError> {
+pub fn render(result: &ScanResult, out: &mut dyn Write) -> Result<(), OutputError> {
     let s = &result.summary;
     let name = result.tenant_name();
     writeln!(
@@ -52,6 +52,32 @@ pub fn render(result: &ScanResult, out: &mut dyn Write) -> Result<(), ReportErro
     ];
     writeln!(out, "{}", table(counts, 1))?;
 
+    writeln!(out, "{}", table(rules(result), 4))?;
+
+    blocked_accounts(result, out)?;
+    for (r, o) in result.registry.rules.iter().zip(&result.outcomes) {
+        if let Some(reason) = &o.not_evaluated {
+            writeln!(out, "not evaluated: {} ({reason})", r.id)?;
+        }
+    }
+    writeln!(
+        out,
+        "{} ready, {} blocked, {} excluded; {} blocker, {} warning and {} info findings",
+        s.ready, s.blocked, s.excluded, s.findings_blocker, s.findings_warning, s.findings_info
+    )?;
+    let r = &result.review;
+    writeln!(out, "{}", result.review_line())?;
+    if let Some(line) = result.baseline_counts_line() {
+        writeln!(out, "against the baseline: {line}")?;
+    }
+    if !r.disabled.is_empty() {
+        writeln!(out, "disabled by the config: {}", r.disabled.join(", "))?;
+    }
+    Ok(())
+}
+
+/// Every rule with its severity, status and number of findings.
+fn rules(result: &ScanResult) -> Vec<Vec<String>> {
     let mut rules = vec![vec![
         "rule".into(),
         "severity".into(),
@@ -72,8 +98,12 @@ pub fn render(result: &ScanResult, out: &mut dyn Write) -> Result<(), ReportErro
             o.count.to_string(),
         ]);
     }
-    writeln!(out, "{}", table(rules, 4))?;
+    rules
+}
 
+/// The first blocked accounts with their blockers, each marked accepted, new or with an
+/// expired exception.
+fn blocked_accounts(result: &ScanResult, out: &mut dyn Write) -> Result<(), OutputError> {
     let blocked: Vec<_> = result
         .verdicts
         .iter()
@@ -98,7 +128,7 @@ pub fn render(result: &ScanResult, out: &mut dyn Write) -> Result<(), ReportErro
             let blockers: Vec<String> = v
                 .blockers
                 .iter()
-                .zip(rule_ids(result, &v.blockers))
+                .zip(result.rule_ids(&v.blockers))
                 .map(|(&rule, id)| {
                     let f = findings
                         .get(&(rule, Some(v.row)))
@@ -121,24 +151,6 @@ pub fn render(result: &ScanResult, out: &mut dyn Write) -> Result<(), ReportErro
                 blocked.len() - BLOCKED_SHOWN
             )?;
         }
-    }
-    for (r, o) in result.registry.rules.iter().zip(&result.outcomes) {
-        if let Some(reason) = &o.not_evaluated {
-            writeln!(out, "not evaluated: {} ({reason})", r.id)?;
-        }
-    }
-    writeln!(
-        out,
-        "{} ready, {} blocked, {} excluded; {} blocker, {} warning and {} info findings",
-        s.ready, s.blocked, s.excluded, s.findings_blocker, s.findings_warning, s.findings_info
-    )?;
-    let r = &result.review;
-    writeln!(out, "{}", result.review_line())?;
-    if let Some(line) = result.baseline_counts_line() {
-        writeln!(out, "against the baseline: {line}")?;
-    }
-    if !r.disabled.is_empty() {
-        writeln!(out, "disabled by the config: {}", r.disabled.join(", "))?;
     }
     Ok(())
 }

@@ -21,7 +21,7 @@ mod builtin {
 pub const EXTERNAL_IDENTITIES: &str = "external-identities";
 
 #[derive(Debug, thiserror::Error)]
-#[error("{path}: {message}")]
+#[error("rule file {path}: {message}")]
 pub struct RuleLoadError {
     pub path: PathBuf,
     pub message: String,

@@ -10,13 +10,13 @@ use rayon::prelude::*;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use super::ScanResult;
+use super::{Finding, Scan};
+use crate::model::FINDINGS_SCHEMA as SCHEMA;
 use crate::model::user as col;
-use crate::report::json::SCHEMA;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BaselineError {
-    #[error("cannot read the baseline {path}: {source}")]
+    #[error("cannot read the baseline {path}")]
     Read {
         path: PathBuf,
         #[source]
@@ -92,7 +92,7 @@ fn digest(rule: &str, kind: &str, id: &str) -> [u8; 16] {
     out
 }
 
-fn digest_of(result: &ScanResult, f: &super::Finding) -> [u8; 16] {
+fn digest_of(result: &Scan, f: &Finding) -> [u8; 16] {
     let rule = &result.rule(f).id;
     match f.row {
         Some(r) => digest(rule, "user", result.user_text(col::ID, r).unwrap_or("")),
@@ -101,7 +101,7 @@ fn digest_of(result: &ScanResult, f: &super::Finding) -> [u8; 16] {
 }
 
 /// The fingerprint of one finding of this scan.
-pub fn of(result: &ScanResult, f: &super::Finding) -> String {
+pub fn of(result: &Scan, f: &Finding) -> String {
     crate::snapshot::lines::hex(&digest_of(result, f))
 }
 
@@ -145,7 +145,11 @@ struct OldSubject<'a> {
 
 /// Compares this scan with the baseline at `path`: sets each finding's change and lists what
 /// was resolved.
-pub fn apply(result: &mut ScanResult, path: &Path) -> Result<(), BaselineError> {
+pub fn compare(
+    result: &Scan,
+    findings: &mut [Finding],
+    path: &Path,
+) -> Result<Baseline, BaselineError> {
     let bytes = std::fs::read(path).map_err(|source| BaselineError::Read {
         path: path.to_owned(),
         source,
@@ -176,9 +180,8 @@ pub fn apply(result: &mut ScanResult, path: &Path) -> Result<(), BaselineError> 
     // Fingerprint → whether the baseline had it only because an exception accepted it.
     let known: std::collections::HashMap<[u8; 16], bool> =
         old.iter().map(|(fp, f)| (*fp, f.accepted)).collect();
-    let mut seen = HashSet::with_capacity(result.findings.len());
-    let marks: Vec<([u8; 16], Change)> = result
-        .findings
+    let mut seen = HashSet::with_capacity(findings.len());
+    let marks: Vec<([u8; 16], Change)> = findings
         .par_iter()
         .map(|f| {
             let fp = digest_of(result, f);
@@ -190,7 +193,7 @@ pub fn apply(result: &mut ScanResult, path: &Path) -> Result<(), BaselineError> 
             (fp, change)
         })
         .collect();
-    for (f, (fp, change)) in result.findings.iter_mut().zip(marks) {
+    for (f, (fp, change)) in findings.iter_mut().zip(marks) {
         f.change = change;
         seen.insert(fp);
     }
@@ -229,8 +232,7 @@ pub fn apply(result: &mut ScanResult, path: &Path) -> Result<(), BaselineError> 
     baseline
         .resolved
         .sort_by(|a, b| (&a.rule, &a.kind, &a.id).cmp(&(&b.rule, &b.kind, &b.id)));
-    result.review.baseline = Some(baseline);
-    Ok(())
+    Ok(baseline)
 }
 
 #[cfg(test)]

@@ -168,6 +168,23 @@ pub fn evaluate(
     findings.sort_by_key(|f| (f.rule, f.row.is_some()));
     // Stable sort: user findings keep their id order within a rule.
 
+    let verdicts = verdicts(facts, &per_row, &slot, &tenant_blockers, ids);
+    Ok(Evaluation {
+        outcomes,
+        findings,
+        verdicts,
+    })
+}
+
+/// One verdict per account in scope or excluded, sorted by id. `per_row` holds the blockers
+/// and warnings of each in-scope row, found through `slot`.
+fn verdicts(
+    facts: &Facts,
+    per_row: &[(Vec<u16>, Vec<u16>)],
+    slot: &[u32],
+    tenant_blockers: &[u16],
+    ids: &crate::model::StrColumn,
+) -> Vec<VerdictRow> {
     let mut verdicts: Vec<VerdictRow> = facts
         .class
         .par_iter()
@@ -183,7 +200,7 @@ pub fn evaluate(
             }),
             Class::InScope => {
                 let (b, w) = &per_row[slot[r] as usize];
-                let mut blockers = tenant_blockers.clone();
+                let mut blockers = tenant_blockers.to_vec();
                 blockers.extend(b);
                 blockers.sort_unstable();
                 let warnings = w.clone();
@@ -202,9 +219,5 @@ pub fn evaluate(
         })
         .collect();
     verdicts.par_sort_unstable_by(|a, b| ids.get(a.row as usize).cmp(&ids.get(b.row as usize)));
-    Ok(Evaluation {
-        outcomes,
-        findings,
-        verdicts,
-    })
+    verdicts
 }

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use super::ScanResult;
+use super::{Finding, Scan};
 use crate::model::user as col;
 
 /// Whom an exception is about.
@@ -64,9 +64,15 @@ pub fn today() -> jiff::civil::Date {
         .date()
 }
 
-/// Marks each finding an exception matches. When several match, a valid one wins over an
-/// expired one, so an old entry next to its renewal does not fail the build.
-pub fn apply(result: &mut ScanResult, exceptions: Vec<Exception>, today: jiff::civil::Date) {
+/// Marks each finding an exception matches and returns how each exception was used. When
+/// several match, a valid one wins over an expired one, so an old entry next to its renewal
+/// does not fail the build.
+pub fn mark(
+    result: &Scan,
+    findings: &mut [Finding],
+    exceptions: Vec<Exception>,
+    today: jiff::civil::Date,
+) -> Vec<ExceptionUse> {
     let mut uses: Vec<ExceptionUse> = exceptions
         .into_iter()
         .map(|exception| ExceptionUse {
@@ -96,8 +102,7 @@ pub fn apply(result: &mut ScanResult, exceptions: Vec<Exception>, today: jiff::c
         }
     }
     if by_key.is_empty() {
-        result.review.exceptions = uses;
-        return;
+        return uses;
     }
     let ids = result.users.columns[col::ID].text();
     let upns = result.users.columns[col::UPN].text();
@@ -111,7 +116,7 @@ pub fn apply(result: &mut ScanResult, exceptions: Vec<Exception>, today: jiff::c
         }
     };
     let mut found = Vec::new();
-    for f in &mut result.findings {
+    for f in findings.iter_mut() {
         if !has_rule[f.rule as usize] {
             continue;
         }
@@ -140,5 +145,5 @@ pub fn apply(result: &mut ScanResult, exceptions: Vec<Exception>, today: jiff::c
             .find(|&i| !uses[i as usize].expired)
             .or(found.first().copied());
     }
-    result.review.exceptions = uses;
+    uses
 }

@@ -7,6 +7,7 @@ pub mod engine;
 pub mod exceptions;
 pub mod facts;
 pub mod inputs;
+pub mod recheck;
 pub mod review;
 
 use std::path::{Path, PathBuf};
@@ -34,7 +35,7 @@ pub enum ScanError {
     Snapshot(#[from] SnapshotError),
     #[error(transparent)]
     Input(#[from] inputs::InputError),
-    #[error("rule evaluation failed: {0}")]
+    #[error("rule evaluation failed")]
     Engine(#[from] polars::prelude::PolarsError),
 }
 
@@ -54,7 +55,9 @@ pub struct Summary {
     pub rules_not_evaluated: usize,
 }
 
-pub struct ScanResult {
+/// A snapshot evaluated: every rule's outcome, the findings and the verdicts. Its review (what
+/// fails the build) is added by `review::review`, which makes the finished `ScanResult`.
+pub struct Scan {
     pub snapshot: PathBuf,
     pub manifest: Manifest,
     pub registry: Registry,
@@ -69,17 +72,38 @@ pub struct ScanResult {
     pub warnings: Vec<String>,
     /// Per account, its line in the users file (for locations in SARIF).
     pub lines: Vec<u64>,
-    /// Exceptions, baseline and the gate; filled after the scan by `review`.
+}
+
+/// A finished scan: the evaluation and its review (exceptions, baseline, the gate). Built once
+/// by `review::review` and never changed after; renderers, plans and checks read it.
+pub struct ScanResult {
+    scan: Scan,
     pub review: review::Review,
 }
 
-impl ScanResult {
+impl std::ops::Deref for ScanResult {
+    type Target = Scan;
+
+    fn deref(&self) -> &Scan {
+        &self.scan
+    }
+}
+
+impl Scan {
     pub fn rule(&self, f: &Finding) -> &Rule {
         &self.registry.rules[f.rule as usize]
     }
 
     pub fn severity(&self, f: &Finding) -> Severity {
         self.outcomes[f.rule as usize].severity
+    }
+
+    /// The ids of rules given by index.
+    pub fn rule_ids(&self, rules: &[u16]) -> Vec<&str> {
+        rules
+            .iter()
+            .map(|&r| self.registry.rules[r as usize].id.as_str())
+            .collect()
     }
 
     pub fn tenant_id(&self) -> &str {
@@ -112,20 +136,11 @@ impl ScanResult {
 
     /// Why an excluded account is left alone.
     pub fn exclusion_reason(&self, v: &VerdictRow) -> Option<String> {
-        match v.class {
-            Class::Excluded(Exclusion::ExternalUpn) => {
-                Some("external guest: #EXT# in userPrincipalName".into())
-            }
-            Class::Excluded(Exclusion::Invitation) => {
-                Some("external guest: creationType is Invitation".into())
-            }
-            Class::Excluded(Exclusion::AlreadyInvited) => Some(format!(
-                "already invited: externalUserState is {}",
-                self.user_text(col::EXTERNAL_USER_STATE, v.row)
-                    .unwrap_or("")
-            )),
-            _ => None,
-        }
+        exclusion_text(
+            v.class,
+            self.user_text(col::EXTERNAL_USER_STATE, v.row)
+                .map(str::to_owned),
+        )
     }
 
     /// Who a finding is about, for people: the account's UPN (else its id), or "tenant".
@@ -138,6 +153,40 @@ impl ScanResult {
             None => "tenant",
         }
     }
+}
+
+/// Why an excluded account is left alone, given its externalUserState.
+fn exclusion_text(class: Class, external_user_state: Option<String>) -> Option<String> {
+    match class {
+        Class::Excluded(Exclusion::ExternalUpn) => {
+            Some("external guest: #EXT# in userPrincipalName".into())
+        }
+        Class::Excluded(Exclusion::Invitation) => {
+            Some("external guest: creationType is Invitation".into())
+        }
+        Class::Excluded(Exclusion::AlreadyInvited) => Some(format!(
+            "already invited: externalUserState is {}",
+            external_user_state.unwrap_or_default()
+        )),
+        _ => None,
+    }
+}
+
+/// The users collection of a snapshot, or why it cannot be read.
+fn users_file(
+    dir: &Path,
+    manifest: &Manifest,
+) -> Result<crate::snapshot::manifest::CollectionFile, SnapshotError> {
+    manifest.file(dir, "users").ok_or_else(|| {
+        let (status, reason) = manifest.status("users");
+        SnapshotError::NoUsers {
+            reason: format!(
+                "users is {}{}",
+                status.as_str(),
+                reason.map(|r| format!(": {r}")).unwrap_or_default()
+            ),
+        }
+    })
 }
 
 /// Why each rule cannot run, or `None` when all its inputs are present.
@@ -168,7 +217,8 @@ fn availability(
         .collect()
 }
 
-pub fn run(dir: &Path, registry: Registry, options: ScanOptions) -> Result<ScanResult, ScanError> {
+/// Reads a snapshot and evaluates every rule on it.
+pub fn run(dir: &Path, registry: Registry, options: ScanOptions) -> Result<Scan, ScanError> {
     let manifest = Manifest::load(dir)?;
     if !manifest.complete && !options.allow_incomplete {
         return Err(SnapshotError::Incomplete {
@@ -176,17 +226,7 @@ pub fn run(dir: &Path, registry: Registry, options: ScanOptions) -> Result<ScanR
         }
         .into());
     }
-    let Some(users_file) = manifest.file(dir, "users") else {
-        let (status, reason) = manifest.status("users");
-        return Err(SnapshotError::NoUsers {
-            reason: format!(
-                "users is {}{}",
-                status.as_str(),
-                reason.map(|r| format!(": {r}")).unwrap_or_default()
-            ),
-        }
-        .into());
-    };
+    let users_file = users_file(dir, &manifest)?;
     let external = match &options.external_identities {
         Some(p) => Some(inputs::read_external_identities(p)?),
         None => None,
@@ -251,7 +291,7 @@ pub fn run(dir: &Path, registry: Registry, options: ScanOptions) -> Result<ScanR
         .iter()
         .filter(|o| o.not_evaluated.is_some())
         .count();
-    Ok(ScanResult {
+    Ok(Scan {
         snapshot: dir.to_owned(),
         manifest,
         registry,
@@ -264,7 +304,6 @@ pub fn run(dir: &Path, registry: Registry, options: ScanOptions) -> Result<ScanR
         summary,
         warnings,
         lines: users.lines,
-        review: review::Review::default(),
     })
 }
 

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::baseline::{Baseline, Change};
-use super::exceptions::ExceptionUse;
-use super::{Finding, ScanResult};
+use super::baseline::{self, Baseline, BaselineError, Change};
+use super::exceptions::{self, Exception, ExceptionUse};
+use super::{Finding, Scan, ScanResult};
 use crate::model::Severity;
 
 /// Expired exceptions named one by one among the reasons a build fails.
@@ -61,18 +61,59 @@ pub enum Standing {
     Below,
 }
 
-impl ScanResult {
+/// What the review is given: the settings that decide the gate.
+#[derive(Debug, Clone, Default)]
+pub struct ReviewInputs {
+    pub config: Option<PathBuf>,
+    pub disabled: Vec<String>,
+    pub exceptions: Vec<Exception>,
+    /// Exceptions left out because of `--no-exceptions`.
+    pub exceptions_ignored: usize,
+    /// Exceptions that expire before this day no longer accept.
+    pub today: Option<jiff::civil::Date>,
+    /// An earlier `findings.json` to compare with.
+    pub baseline: Option<PathBuf>,
+    pub threshold: Option<Severity>,
+    pub fail_on_not_evaluated: bool,
+}
+
+/// Applies exceptions and the baseline to an evaluated scan and counts the review: the
+/// finished result.
+pub fn review(mut scan: Scan, inputs: ReviewInputs) -> Result<ScanResult, BaselineError> {
+    let mut findings = std::mem::take(&mut scan.findings);
+    let today = inputs.today.unwrap_or_else(exceptions::today);
+    let exceptions = exceptions::mark(&scan, &mut findings, inputs.exceptions, today);
+    let baseline = match &inputs.baseline {
+        Some(path) => Some(baseline::compare(&scan, &mut findings, path)?),
+        None => None,
+    };
+    scan.findings = findings;
+    let mut review = Review {
+        config: inputs.config,
+        disabled: inputs.disabled,
+        exceptions,
+        exceptions_ignored: inputs.exceptions_ignored,
+        baseline,
+        threshold: inputs.threshold,
+        fail_on_not_evaluated: inputs.fail_on_not_evaluated,
+        counts: Counts::default(),
+    };
+    review.count(&scan);
+    Ok(ScanResult { scan, review })
+}
+
+impl Review {
     /// The exception that matched a finding, valid or expired.
     pub fn exception(&self, f: &Finding) -> Option<&ExceptionUse> {
-        f.exception.map(|i| &self.review.exceptions[i as usize])
+        f.exception.map(|i| &self.exceptions[i as usize])
     }
 
-    pub fn standing(&self, f: &Finding) -> Standing {
+    pub fn standing(&self, scan: &Scan, f: &Finding) -> Standing {
         let exception = self.exception(f);
         if exception.is_some_and(|e| !e.expired) {
             return Standing::Accepted;
         }
-        if self.review.threshold.is_none_or(|t| self.severity(f) < t) {
+        if self.threshold.is_none_or(|t| scan.severity(f) < t) {
             return Standing::Below;
         }
         // An expired exception fails again whatever the baseline says: its time is up.
@@ -82,10 +123,51 @@ impl ScanResult {
         Standing::Failing
     }
 
-    pub fn fails(&self, f: &Finding) -> bool {
-        self.standing(f) == Standing::Failing
+    /// Counts the findings by standing, and for each exception the findings it no longer
+    /// keeps from failing.
+    fn count(&mut self, scan: &Scan) {
+        let mut c = Counts {
+            unused_exceptions: self.exceptions.iter().filter(|e| e.matched == 0).count(),
+            not_evaluated: scan.not_evaluated().count(),
+            ..Counts::default()
+        };
+        let mut failing_by_exception = vec![0; self.exceptions.len()];
+        let (mut new, mut unchanged) = (0, 0);
+        for f in &scan.findings {
+            let standing = self.standing(scan, f);
+            match standing {
+                Standing::Failing => c.failing += 1,
+                Standing::Accepted => c.accepted += 1,
+                Standing::Known | Standing::Below => {}
+            }
+            if let Some(i) = f.exception
+                && self.exceptions[i as usize].expired
+            {
+                c.expired += 1;
+                if standing == Standing::Failing {
+                    c.expired_failing += 1;
+                    failing_by_exception[i as usize] += 1;
+                }
+            }
+            match f.change {
+                Change::New => new += 1,
+                Change::Unchanged | Change::UnchangedAccepted => unchanged += 1,
+                Change::Untracked => {}
+            }
+        }
+        for (e, n) in self.exceptions.iter_mut().zip(failing_by_exception) {
+            e.failing = n;
+        }
+        if let Some(b) = &self.baseline {
+            c.new = Some(new);
+            c.unchanged = Some(unchanged);
+            c.resolved = Some(b.resolved.len());
+        }
+        self.counts = c;
     }
+}
 
+impl Scan {
     /// Rules that could not run, with the reason.
     pub fn not_evaluated(&self) -> impl Iterator<Item = (&crate::rules::Rule, &str)> {
         self.registry
@@ -93,6 +175,21 @@ impl ScanResult {
             .iter()
             .zip(&self.outcomes)
             .filter_map(|(r, o)| o.not_evaluated.as_deref().map(|why| (r, why)))
+    }
+}
+
+impl ScanResult {
+    /// The exception that matched a finding, valid or expired.
+    pub fn exception(&self, f: &Finding) -> Option<&ExceptionUse> {
+        self.review.exception(f)
+    }
+
+    pub fn standing(&self, f: &Finding) -> Standing {
+        self.review.standing(self, f)
+    }
+
+    pub fn fails(&self, f: &Finding) -> bool {
+        self.standing(f) == Standing::Failing
     }
 
     /// 0 when the build passes, 1 when it fails.
@@ -215,56 +312,4 @@ impl ScanResult {
 
 pub(crate) fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
-}
-
-/// Counts the review once exceptions and the baseline are applied.
-pub fn finish(result: &mut ScanResult) {
-    let mut c = Counts {
-        unused_exceptions: result
-            .review
-            .exceptions
-            .iter()
-            .filter(|e| e.matched == 0)
-            .count(),
-        not_evaluated: result.not_evaluated().count(),
-        ..Counts::default()
-    };
-    let tracked = result.review.baseline.is_some();
-    let mut failing_by_exception = vec![0; result.review.exceptions.len()];
-    let (mut new, mut unchanged) = (0, 0);
-    for f in &result.findings {
-        match result.standing(f) {
-            Standing::Failing => c.failing += 1,
-            Standing::Accepted => c.accepted += 1,
-            Standing::Known | Standing::Below => {}
-        }
-        if let Some(i) = f.exception
-            && result.review.exceptions[i as usize].expired
-        {
-            c.expired += 1;
-            if result.fails(f) {
-                c.expired_failing += 1;
-                failing_by_exception[i as usize] += 1;
-            }
-        }
-        match f.change {
-            Change::New => new += 1,
-            Change::Unchanged | Change::UnchangedAccepted => unchanged += 1,
-            Change::Untracked => {}
-        }
-    }
-    for (e, n) in result
-        .review
-        .exceptions
-        .iter_mut()
-        .zip(failing_by_exception)
-    {
-        e.failing = n;
-    }
-    if tracked {
-        c.new = Some(new);
-        c.unchanged = Some(unchanged);
-        c.resolved = result.review.baseline.as_ref().map(|b| b.resolved.len());
-    }
-    result.review.counts = c;
 }

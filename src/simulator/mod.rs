@@ -3,8 +3,13 @@
 //! export reads with real paging (opaque skip tokens, at most 999 per page, `$select`), ARM
 //! subscriptions and guestUsages, Graph's error bodies, and faults switched on per run.
 
+mod arm;
+mod batch;
+mod collections;
 mod faults;
+mod respond;
 mod routes;
+mod token;
 
 use std::collections::HashMap;
 use std::path::Path;

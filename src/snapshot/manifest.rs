@@ -85,7 +85,28 @@ pub struct Manifest {
     pub collections: BTreeMap<String, CollectionEntry>,
 }
 
+impl Tool {
+    /// This program.
+    pub fn current() -> Self {
+        Tool {
+            name: env!("CARGO_PKG_NAME").into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        }
+    }
+}
+
 impl CollectionEntry {
+    /// A collection written whole: its file, non-blank lines and digest.
+    pub fn ok(file: String, count: u64, sha256: String) -> Self {
+        Self {
+            file: Some(file),
+            count: Some(count),
+            sha256: Some(sha256),
+            status: Status::Ok,
+            reason: None,
+        }
+    }
+
     /// A collection that was not collected, and why.
     pub fn missing(status: Status, reason: &str) -> Self {
         Self {
@@ -109,6 +130,12 @@ pub struct CollectionFile {
 }
 
 impl Manifest {
+    /// Writes the manifest into `dir`, atomically: it is the last file of a snapshot.
+    pub fn write(&self, dir: &Path) -> std::io::Result<()> {
+        let text = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
+        crate::output::write_atomic(&dir.join(MANIFEST), text.as_bytes())
+    }
+
     /// Reads and checks a manifest for scanning.
     pub fn load(dir: &Path) -> Result<Self, SnapshotError> {
         let manifest = Self::read(dir)?;

@@ -17,8 +17,14 @@ pub use manifest::{CollectionEntry, Manifest, Status};
 /// What went wrong reading a snapshot. Every variant names the file it is about.
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot write {path}")]
+    Write {
         path: PathBuf,
         #[source]
         source: std::io::Error,
@@ -68,6 +74,13 @@ impl SnapshotError {
             ),
             _ => None,
         }
+    }
+}
+
+pub(crate) fn write_error(path: &Path) -> impl FnOnce(std::io::Error) -> SnapshotError + '_ {
+    move |source| SnapshotError::Write {
+        path: path.to_owned(),
+        source,
     }
 }
 

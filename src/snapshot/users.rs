@@ -116,6 +116,18 @@ pub fn load(file: &CollectionFile) -> Result<Users, SnapshotError> {
     Ok(users)
 }
 
+/// Accounts from user objects read elsewhere (a live `GET /users/{id}`), parsed exactly as
+/// `users.jsonl` is; `source` names them in errors, with the object's number as its line.
+pub fn from_values(source: &Path, records: &[serde_json::Value]) -> Result<Users, SnapshotError> {
+    // Compact JSON never holds a raw line break, so each object stays one line.
+    let lines: Vec<String> = records.iter().map(serde_json::Value::to_string).collect();
+    let block = Block {
+        first_line: 1,
+        data: lines.join("\n").into_bytes(),
+    };
+    parse_block(source, &block)
+}
+
 fn parse_block(path: &Path, block: &Block) -> Result<Users, SnapshotError> {
     let mut out = Users::new(block.data.len() / 600);
     let mut joined = String::new();

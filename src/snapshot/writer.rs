@@ -7,9 +7,11 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+pub use crate::output::{now_rfc3339, write_atomic};
+
 use super::lines::hex;
 use super::manifest::{CollectionEntry, FORMAT, MANIFEST, Manifest, Status, Tool};
-use super::{SnapshotError, io_error};
+use super::{SnapshotError, write_error};
 
 pub struct SnapshotWriter {
     dir: PathBuf,
@@ -29,7 +31,7 @@ pub struct CollectionSink {
 
 impl SnapshotWriter {
     pub fn create(dir: &Path, tenant_id: &str, zstd: bool) -> Result<Self, SnapshotError> {
-        std::fs::create_dir_all(dir).map_err(io_error(dir))?;
+        std::fs::create_dir_all(dir).map_err(write_error(dir))?;
         Ok(Self {
             dir: dir.to_owned(),
             manifest: Manifest {
@@ -37,10 +39,7 @@ impl SnapshotWriter {
                 tenant_id: Some(tenant_id.into()),
                 cloud: Some("global".into()),
                 exported_at: Some(now_rfc3339()),
-                tool: Some(Tool {
-                    name: env!("CARGO_PKG_NAME").into(),
-                    version: env!("CARGO_PKG_VERSION").into(),
-                }),
+                tool: Some(Tool::current()),
                 complete: false,
                 collections: Default::default(),
             },
@@ -59,11 +58,11 @@ impl SnapshotWriter {
             format!("{name}.jsonl")
         };
         let tmp = self.dir.join(format!(".{file_name}.partial"));
-        let f = File::create(&tmp).map_err(io_error(&tmp))?;
+        let f = File::create(&tmp).map_err(write_error(&tmp))?;
         let out: Box<dyn Write + Send> = if self.zstd {
             Box::new(
                 zstd::Encoder::new(f, 3)
-                    .map_err(io_error(&tmp))?
+                    .map_err(write_error(&tmp))?
                     .auto_finish(),
             )
         } else {
@@ -101,19 +100,13 @@ impl SnapshotWriter {
             hasher,
             count,
         } = sink;
-        out.flush().map_err(io_error(&tmp))?;
+        out.flush().map_err(write_error(&tmp))?;
         drop(out);
         let path = self.dir.join(&file_name);
-        std::fs::rename(&tmp, &path).map_err(io_error(&path))?;
+        std::fs::rename(&tmp, &path).map_err(write_error(&path))?;
         self.manifest.collections.insert(
             name,
-            CollectionEntry {
-                file: Some(file_name),
-                count: Some(count),
-                sha256: Some(hex(&hasher.finalize())),
-                status: Status::Ok,
-                reason: None,
-            },
+            CollectionEntry::ok(file_name, count, hex(&hasher.finalize())),
         );
         Ok(())
     }
@@ -128,13 +121,7 @@ impl SnapshotWriter {
     pub fn finish(mut self, complete: bool) -> Result<PathBuf, SnapshotError> {
         self.manifest.complete = complete;
         let path = self.dir.join(MANIFEST);
-        let text = serde_json::to_string_pretty(&self.manifest).map_err(|e| {
-            SnapshotError::BadManifest {
-                path: path.clone(),
-                message: e.to_string(),
-            }
-        })?;
-        write_atomic(&path, text.as_bytes()).map_err(io_error(&path))?;
+        self.manifest.write(&self.dir).map_err(write_error(&path))?;
         Ok(self.dir)
     }
 }
@@ -147,7 +134,7 @@ impl CollectionSink {
         self.out
             .write_all(line)
             .and_then(|()| self.out.write_all(b"\n"))
-            .map_err(io_error(&self.tmp))?;
+            .map_err(write_error(&self.tmp))?;
         self.count += 1;
         Ok(())
     }
@@ -159,27 +146,6 @@ impl CollectionSink {
         })?;
         self.write_line(&line)
     }
-}
-
-/// Writes to a temporary sibling and renames it over `path`.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.partial"));
-    {
-        let mut f = File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, path)
-}
-
-pub fn now_rfc3339() -> String {
-    jiff::Timestamp::now()
-        .round(jiff::Unit::Second)
-        .map_or_else(|_| jiff::Timestamp::now().to_string(), |t| t.to_string())
 }
 
 /// Recomputes the count and sha256 of every `ok` collection and rewrites the manifest.
@@ -201,11 +167,8 @@ pub fn seal(dir: &Path) -> Result<usize, SnapshotError> {
             sealed += 1;
         }
     }
-    let path = dir.join(MANIFEST);
-    let text = serde_json::to_string_pretty(&manifest).map_err(|e| SnapshotError::BadManifest {
-        path: path.clone(),
-        message: e.to_string(),
-    })?;
-    write_atomic(&path, text.as_bytes()).map_err(io_error(&path))?;
+    manifest
+        .write(dir)
+        .map_err(write_error(&dir.join(MANIFEST)))?;
     Ok(sealed)
 }

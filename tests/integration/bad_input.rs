@@ -292,3 +292,72 @@ fn a_missing_external_identities_column_is_named() {
         "{err}"
     );
 }
+
+/// The whole standard error of a failing scan run in `dir`, with `dir` written as `DIR`.
+fn whole_stderr(dir: &Path, args: &[&str]) -> String {
+    let out = bin().current_dir(dir).args(args).output().expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty(), "nothing on standard output");
+    stderr_of(&out).replace(&dir.display().to_string(), "DIR")
+}
+
+#[test]
+fn errors_say_each_cause_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let snap = snapshot(dir.path());
+    let contoso = crate::common::contoso();
+    let contoso = contoso.to_str().expect("utf-8 path");
+
+    std::fs::create_dir(dir.path().join("rules")).expect("mkdir");
+    std::fs::write(
+        dir.path().join("rules").join("bad.toml"),
+        "id = \"my-rule\"\ntitle = \n",
+    )
+    .expect("write");
+    assert_eq!(
+        whole_stderr(
+            dir.path(),
+            &["scan", contoso, "--no-config", "--rules", "rules"]
+        ),
+        "error: rule file rules/bad.toml: TOML parse error at line 2, column 9 | 2 | title = | ^ string values must be quoted, expected literal string\n  \
+         help: fix the file, or check it with `b2bready rules list --rules DIR`; `b2bready rules columns` lists the columns\n"
+    );
+
+    let users = std::fs::read_to_string(users_path(&snap)).expect("users");
+    std::fs::write(
+        users_path(&snap),
+        &users.trim_end()[..users.trim_end().len() - 10],
+    )
+    .expect("cut");
+    seal(&snap).expect("seal");
+    let got = whole_stderr(dir.path(), &["scan", "snapshot", "--no-config"]);
+    let lines = users.lines().filter(|l| !l.trim().is_empty()).count();
+    assert!(
+        got.starts_with(&format!(
+            "error: snapshot/users.jsonl line {lines}: truncated JSON: EOF while parsing"
+        )),
+        "{got}"
+    );
+    assert_eq!(got.lines().count(), 1, "{got}");
+
+    std::fs::write(
+        dir.path().join("b2bready.toml"),
+        "scope = \"all\"\nfail-of = \"x\"\n",
+    )
+    .expect("write");
+    assert_eq!(
+        whole_stderr(dir.path(), &["scan", "snapshot"]),
+        "error: b2bready.toml:2: unknown field `fail-of`, expected one of `scope`, `scope-file`, `external-identities`, `mau-billing`, `fail-on`, `fail-on-not-evaluated`, `rule-folders`, `rules`, `exception`\n  \
+         help: fix the file and check it with `b2bready config check`; the README lists every key\n"
+    );
+
+    let got = whole_stderr(
+        dir.path(),
+        &["scan", "snapshot", "--config", "missing.toml"],
+    );
+    let lines: Vec<&str> = got.lines().collect();
+    assert_eq!(lines[0], "error: cannot read the config file missing.toml");
+    assert!(lines[1].starts_with("  cause: "), "{got}");
+    assert!(!lines[0].contains(lines[1].trim_start_matches("  cause: ")));
+    assert_eq!(lines.len(), 3, "{got}");
+}

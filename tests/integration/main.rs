@@ -7,6 +7,7 @@ mod common;
 mod export;
 mod generator;
 mod plan;
+mod recheck;
 mod reports;
 mod review;
 mod rule_fixtures;

@@ -18,8 +18,8 @@ use serde_sarif::sarif::{
 
 mod rules;
 
-use super::ReportError;
 use crate::model::{Severity, user as col};
+use crate::output::OutputError;
 use crate::rules::Rule;
 use crate::scan::review::Standing;
 use crate::scan::{Finding, ScanResult, baseline};
@@ -238,7 +238,7 @@ fn notifications(result: &ScanResult, left_out: usize) -> Vec<Notification> {
     notes
 }
 
-pub fn render(result: &ScanResult, out: &mut dyn Write) -> Result<(), ReportError> {
+pub fn render(result: &ScanResult, out: &mut dyn Write) -> Result<(), OutputError> {
     let file_of = |name: &str, fallback: &str| {
         let file = result
             .manifest
@@ -309,7 +309,7 @@ pub fn render(result: &ScanResult, out: &mut dyn Write) -> Result<(), ReportErro
         .version(json!("2.1.0"))
         .runs(vec![run])
         .build();
-    serde_json::to_writer_pretty(&mut *out, &sarif).map_err(|e| ReportError::Render {
+    serde_json::to_writer_pretty(&mut *out, &sarif).map_err(|e| OutputError::Render {
         what: "findings.sarif".into(),
         message: e.to_string(),
     })?;

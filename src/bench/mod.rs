@@ -1,0 +1,100 @@
+//! The benchmarks behind the figures in the README: the scan against the cost of merely
+//! parsing `users.jsonl`, the CI review scan, and the export from the simulator.
+//!
+//! Each measurement runs in its own process so wall time and peak memory (the kernel's
+//! high-water mark for waited-for children) belong to that process alone. The scan is
+//! measured first, because the children's high-water mark only ever grows.
+
+mod export;
+mod review;
+mod scan;
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+
+pub use export::export;
+pub use review::review;
+pub use scan::{baseline, run};
+
+use crate::error::Error;
+use crate::model::ScopeChoice;
+
+#[derive(Debug, Clone, Args)]
+pub struct BenchExportArgs {
+    /// Number of generated accounts.
+    #[arg(long, default_value_t = 100_000)]
+    pub users: usize,
+    /// Latency the simulator adds to every request.
+    #[arg(long, default_value_t = 100)]
+    pub latency_ms: u64,
+    /// Where to keep the generated tenant and the exported snapshot.
+    #[arg(long, default_value = "target/bench")]
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BenchArgs {
+    /// Number of generated accounts.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub users: usize,
+    /// Seed of the generated tenant.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Where to keep the generated tenant and the reports (reused when present).
+    #[arg(long, default_value = "target/bench")]
+    pub dir: PathBuf,
+    /// Scope of the measured scan.
+    #[arg(long, value_enum, default_value = "likely-guests")]
+    pub scope: ScopeChoice,
+}
+
+pub(crate) fn io(what: &str) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |source| Error::Io {
+        what: what.to_owned(),
+        source,
+    }
+}
+
+pub(crate) fn peak_children_kib() -> u64 {
+    nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN)
+        .map_or(0, |u| u.max_rss().max(0) as u64)
+}
+
+/// Runs a measured command; exit code 1 (findings fail the build) is a normal outcome.
+pub(crate) fn timed(cmd: &mut Command) -> Result<Duration, Error> {
+    let start = Instant::now();
+    let status = cmd
+        .status()
+        .map_err(io("cannot start the measured process"))?;
+    let took = start.elapsed();
+    if !matches!(status.code(), Some(0 | 1)) {
+        return Err(Error::Usage(format!(
+            "the measured command failed: {cmd:?}"
+        )));
+    }
+    Ok(took)
+}
+
+pub(crate) fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+/// The generated tenant of `args`, made on first use.
+pub(crate) fn tenant(args: &BenchArgs) -> Result<PathBuf, Error> {
+    let tenant = args
+        .dir
+        .join(format!("tenant-{}-seed{}", args.users, args.seed));
+    if !tenant.join("manifest.json").exists() {
+        eprintln!(
+            "generating {} accounts in {} ...",
+            args.users,
+            tenant.display()
+        );
+        crate::synth::generate(&tenant, args.users, args.seed, false)?;
+    }
+    Ok(tenant)
+}

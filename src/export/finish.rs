@@ -1,0 +1,69 @@
+//! The end of a collection and of an export: a finished partial file renamed into place with
+//! its count and digest, and `manifest.json` written atomically from the checkpoint.
+
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use super::catalogue::COLLECTIONS;
+use super::state::State;
+use super::{ExportError, io};
+use crate::snapshot::lines::hex;
+use crate::snapshot::manifest::{CollectionEntry, FORMAT, MANIFEST, Manifest, Status, Tool};
+
+/// A collection that was not collected, and why.
+pub(super) fn finished(status: Status, reason: &str) -> CollectionEntry {
+    CollectionEntry::missing(status, reason)
+}
+
+/// Renames a finished partial file into place and records its count and digest.
+pub(super) fn finish_file(
+    dir: &Path,
+    name: &str,
+    partial: &Path,
+    count: u64,
+) -> std::io::Result<CollectionEntry> {
+    let final_name = format!("{name}.jsonl");
+    let final_path = dir.join(&final_name);
+    std::fs::rename(partial, &final_path)?;
+    let mut hasher = Sha256::new();
+    std::io::copy(
+        &mut std::io::BufReader::new(std::fs::File::open(&final_path)?),
+        &mut hasher,
+    )?;
+    Ok(CollectionEntry::ok(
+        final_name,
+        count,
+        hex(&hasher.finalize()),
+    ))
+}
+
+pub(super) fn write_manifest(dir: &Path, state: &State, complete: bool) -> Result<(), ExportError> {
+    let mut collections = std::collections::BTreeMap::new();
+    for name in crate::snapshot::manifest::COLLECTIONS {
+        let entry = match state.collections.get(*name).and_then(|p| p.entry.clone()) {
+            Some(e) => e,
+            None if COLLECTIONS.iter().any(|(n, _, _)| n == name) => {
+                if complete {
+                    continue;
+                }
+                finished(
+                    Status::Skipped,
+                    "not collected yet: the export stopped before it",
+                )
+            }
+            None => finished(Status::Skipped, "not asked for"),
+        };
+        collections.insert((*name).to_owned(), entry);
+    }
+    let manifest = Manifest {
+        format: FORMAT.into(),
+        tenant_id: state.tenant_id.clone(),
+        cloud: Some(state.cloud.clone()),
+        exported_at: Some(state.started_at.clone()),
+        tool: Some(Tool::current()),
+        complete,
+        collections,
+    };
+    manifest.write(dir).map_err(io(&dir.join(MANIFEST)))
+}

@@ -1,0 +1,181 @@
+//! Signing in the way the flags and the azure-identity environment variables say: which
+//! cloud and service roots, which credential, how patient the client is. Shared by every
+//! command that talks to a tenant.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Args;
+
+use super::auth::Credential;
+use super::{Auth, Client, Cloud, Endpoints, GraphError, RetryPolicy, Secret, check_root};
+
+/// Where to sign in and how.
+#[derive(Debug, Clone, Args)]
+pub struct SignInFlags {
+    /// The national cloud: sets the Graph, login and ARM hosts together.
+    #[arg(long, value_enum, default_value = "global")]
+    pub cloud: Cloud,
+    /// Graph service root, e.g. https://graph.microsoft.com (plain http only for loopback).
+    #[arg(long, value_name = "URL")]
+    pub graph_url: Option<String>,
+    /// Login service root, e.g. https://login.microsoftonline.com [env: AZURE_AUTHORITY_HOST].
+    #[arg(long, value_name = "URL")]
+    pub login_url: Option<String>,
+    /// Azure Resource Manager root, e.g. https://management.azure.com.
+    #[arg(long, value_name = "URL")]
+    pub arm_url: Option<String>,
+    /// The tenant (id or domain) to sign in to.
+    #[arg(long, env = "AZURE_TENANT_ID", value_name = "TENANT")]
+    pub tenant: Option<String>,
+    /// Sign in as a person: print a code to enter at the sign-in page, then wait.
+    #[arg(long)]
+    pub device_code: bool,
+    /// A Graph access token acquired beforehand, in a file (or B2BREADY_ACCESS_TOKEN).
+    #[arg(long, value_name = "FILE")]
+    pub access_token_file: Option<PathBuf>,
+    /// An Azure Resource Manager access token, in a file (or B2BREADY_ARM_ACCESS_TOKEN).
+    #[arg(long, value_name = "FILE")]
+    pub arm_access_token_file: Option<PathBuf>,
+    /// Attempts per request before a collection fails (429, 5xx, timeouts, resets).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_attempts: u32,
+    /// How long one request may take before it is retried.
+    #[arg(long, default_value_t = 120_000, hide = true)]
+    pub request_timeout_ms: u64,
+    /// First backoff step when the service gives no Retry-After.
+    #[arg(long, default_value_t = 500, hide = true)]
+    pub retry_base_ms: u64,
+}
+
+/// Microsoft's public client for Graph command-line tools, used for device code sign-in when
+/// `AZURE_CLIENT_ID` names no app of the tenant's own.
+const GRAPH_COMMAND_LINE_TOOLS: &str = "14d82eec-204b-4c2f-b7e8-296a70dab67e";
+
+fn read_secret(path: &Path) -> Result<Secret, GraphError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| GraphError::Config(format!("cannot read {}: {e}", path.display())))?;
+    let token = text.trim();
+    if token.is_empty() {
+        return Err(GraphError::Config(format!("{} is empty", path.display())));
+    }
+    Ok(Secret::new(token.to_owned()))
+}
+
+fn env_secret(name: &str) -> Option<Secret> {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .map(|v| Secret::new(v.trim().to_owned()))
+}
+
+/// The service roots: the cloud's, with each override checked.
+pub fn endpoints(args: &SignInFlags) -> Result<Endpoints, GraphError> {
+    let mut e = args.cloud.endpoints();
+    if let Some(u) = &args.graph_url {
+        e.graph = check_root("--graph-url", u)?;
+    }
+    match (
+        &args.login_url,
+        std::env::var("AZURE_AUTHORITY_HOST")
+            .ok()
+            .filter(|h| !h.is_empty()),
+    ) {
+        (Some(u), _) => e.login = check_root("--login-url", u)?,
+        (None, Some(host)) => {
+            let root = if host.contains("://") {
+                host
+            } else {
+                format!("https://{host}")
+            };
+            e.login = check_root("AZURE_AUTHORITY_HOST", &root)?;
+        }
+        (None, None) => {}
+    }
+    if let Some(u) = &args.arm_url {
+        e.arm = check_root("--arm-url", u)?;
+    }
+    Ok(e)
+}
+
+/// The credential the flags and the azure-identity environment variables name.
+pub fn credential(args: &SignInFlags) -> Result<Credential, GraphError> {
+    let graph = match &args.access_token_file {
+        Some(p) => Some(read_secret(p)?),
+        None => env_secret("B2BREADY_ACCESS_TOKEN"),
+    };
+    let arm = match &args.arm_access_token_file {
+        Some(p) => Some(read_secret(p)?),
+        None => env_secret("B2BREADY_ARM_ACCESS_TOKEN"),
+    };
+    if graph.is_some() {
+        return Ok(Credential::Tokens { graph, arm });
+    }
+    if args.device_code {
+        return Ok(Credential::DeviceCode {
+            tenant: args
+                .tenant
+                .clone()
+                .unwrap_or_else(|| "organizations".into()),
+            client_id: std::env::var("AZURE_CLIENT_ID")
+                .ok()
+                .filter(|v| !v.is_empty())
+                .unwrap_or_else(|| GRAPH_COMMAND_LINE_TOOLS.into()),
+        });
+    }
+    let client_id = std::env::var("AZURE_CLIENT_ID")
+        .ok()
+        .filter(|v| !v.is_empty());
+    let secret = env_secret("AZURE_CLIENT_SECRET");
+    let federated = std::env::var_os("AZURE_FEDERATED_TOKEN_FILE").filter(|v| !v.is_empty());
+    let certificate = std::env::var_os("AZURE_CLIENT_CERTIFICATE_PATH").filter(|v| !v.is_empty());
+    if let (Some(tenant), Some(client_id), None, Some(path)) =
+        (&args.tenant, client_id.clone(), &secret, certificate)
+    {
+        let password = std::env::var("AZURE_CLIENT_CERTIFICATE_PASSWORD").ok();
+        let certificate =
+            super::cert::ClientCertificate::load(Path::new(&path), password.as_deref())?;
+        return Ok(Credential::Certificate {
+            tenant: tenant.clone(),
+            client_id,
+            certificate: Box::new(certificate),
+        });
+    }
+    match (&args.tenant, client_id, secret, federated) {
+        (Some(tenant), Some(client_id), Some(secret), _) => Ok(Credential::ClientSecret {
+            tenant: tenant.clone(),
+            client_id,
+            secret,
+        }),
+        (Some(tenant), Some(client_id), None, Some(file)) => Ok(Credential::Federated {
+            tenant: tenant.clone(),
+            client_id,
+            token_file: file.into(),
+        }),
+        _ => Err(GraphError::Config(
+            "no credentials: set AZURE_TENANT_ID and AZURE_CLIENT_ID with AZURE_CLIENT_SECRET or AZURE_FEDERATED_TOKEN_FILE, or pass --access-token-file (or set B2BREADY_ACCESS_TOKEN)".into(),
+        )),
+    }
+}
+
+/// Signs in as the flags say and returns a client for Graph and ARM, with the tenant the
+/// credential names (if it names one).
+pub fn connect(args: &SignInFlags) -> Result<(Client, Option<String>), GraphError> {
+    let endpoints = endpoints(args)?;
+    let credential = credential(args)?;
+    let tenant_id = match &credential {
+        Credential::ClientSecret { tenant, .. }
+        | Credential::Certificate { tenant, .. }
+        | Credential::Federated { tenant, .. }
+        | Credential::DeviceCode { tenant, .. } => Some(tenant.clone()),
+        Credential::Tokens { .. } => args.tenant.clone(),
+    };
+    let auth = Auth::new(credential, endpoints.clone());
+    let policy = RetryPolicy {
+        max_attempts: args.max_attempts,
+        base: Duration::from_millis(args.retry_base_ms),
+        timeout: Duration::from_millis(args.request_timeout_ms),
+        ..RetryPolicy::default()
+    };
+    Ok((Client::new(auth, endpoints, policy)?, tenant_id))
+}
