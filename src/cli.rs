@@ -117,6 +117,10 @@ pub struct PlanArgs {
     /// Plan --set-guest-usertype even though the snapshot shows no linked subscription.
     #[arg(long)]
     pub force: bool,
+    /// Sign the plan's file list with this key (HMAC-SHA256; at least 32 bytes), or with
+    /// --check, verify the signature: binds a reviewer's approval to the exact files.
+    #[arg(long, value_name = "FILE")]
+    pub sign_key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -12,6 +12,9 @@ use crate::model::{FailOn, ScopeChoice};
 use crate::rules::Registry;
 use crate::scan::exceptions::{Exception, Subject};
 
+/// A config of the most exceptions allowed stays well below this.
+const CONFIG_LIMIT: u64 = 64 * crate::files::MIB;
+
 /// The file looked for in the working directory when `--config` is not given.
 pub const FILE_NAME: &str = "b2bready.toml";
 
@@ -51,12 +54,12 @@ impl ConfigError {
 struct ConfigFile {
     scope: Option<Spanned<ScopeChoice>>,
     scope_file: Option<Spanned<String>>,
-    external_identities: Option<String>,
+    external_identities: Option<Spanned<String>>,
     mau_billing: Option<bool>,
     fail_on: Option<FailOn>,
     fail_on_not_evaluated: Option<bool>,
     #[serde(default)]
-    rule_folders: Vec<String>,
+    rule_folders: Vec<Spanned<String>>,
     #[serde(default)]
     rules: BTreeMap<Spanned<String>, RuleSetting>,
     #[serde(default)]
@@ -113,13 +116,38 @@ pub struct Config {
     pub exceptions: Vec<Exception>,
 }
 
-fn line_of(text: &str, offset: usize) -> usize {
-    let bytes = text.as_bytes();
-    bytes[..offset.min(bytes.len())]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
+/// Where each line of the file starts, to turn byte offsets into line numbers in
+/// logarithmic time: a config of many thousands of exceptions loads in linear time.
+struct LineIndex(Vec<usize>);
+
+impl LineIndex {
+    fn new(text: &str) -> Self {
+        let starts = std::iter::once(0)
+            .chain(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1))
+            .collect();
+        LineIndex(starts)
+    }
+
+    fn line(&self, offset: usize) -> usize {
+        self.0.partition_point(|&start| start <= offset)
+    }
+}
+
+/// A path written in a config file: relative, and never leaving the config's folder, so a
+/// config that arrives in a pull request cannot make a scan read (and quote) any file on the
+/// machine. Paths outside it are given on the command line instead.
+fn confined(text: &str) -> Result<&Path, String> {
+    use std::path::Component;
+    let path = Path::new(text);
+    let escapes = path
+        .components()
+        .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir));
+    if text.trim().is_empty() || escapes {
+        return Err(format!(
+            "{text:?} must be a path inside the config file's folder (no absolute path, no ..); give other files on the command line"
+        ));
+    }
+    Ok(path)
 }
 
 /// Findings keep the index of the exception that matched them in 16 bits.
@@ -144,7 +172,7 @@ impl Config {
     }
 
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        let text = crate::files::read_text(path, CONFIG_LIMIT).map_err(|source| ConfigError::Read {
             path: path.to_owned(),
             source,
         })?;
@@ -157,12 +185,37 @@ impl Config {
             line,
             message,
         };
+        let lines = LineIndex::new(text);
+        let line_of = |_: &str, offset: usize| lines.line(offset);
         let file: ConfigFile = toml::from_str(text).map_err(|e| {
             let line = e.span().map_or(1, |s| line_of(text, s.start));
             invalid(line, crate::rules::one_line(e.message()))
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
-        let resolve = |p: &str| base.join(p);
+        let resolve = |p: &Spanned<String>| -> Result<PathBuf, ConfigError> {
+            let at = line_of(text, p.span().start);
+            let joined = confined(p.get_ref())
+                .map(|p| base.join(p))
+                .map_err(|m| invalid(at, m))?;
+            // A link inside the folder must not lead out of it either.
+            let folder = if base.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                base
+            };
+            if let (Ok(real), Ok(real_base)) = (joined.canonicalize(), folder.canonicalize())
+                && !real.starts_with(&real_base)
+            {
+                return Err(invalid(
+                    at,
+                    format!(
+                        "{:?} leads outside the config file's folder through a link; give it on the command line instead",
+                        p.get_ref()
+                    ),
+                ));
+            }
+            Ok(joined)
+        };
         if let (Some(_), Some(file_scope)) = (&file.scope, &file.scope_file) {
             return Err(invalid(
                 line_of(text, file_scope.span().start),
@@ -222,12 +275,16 @@ impl Config {
         Ok(Config {
             path: path.to_owned(),
             scope: file.scope.map(Spanned::into_inner),
-            scope_file: file.scope_file.map(|s| resolve(s.get_ref())),
-            external_identities: file.external_identities.as_deref().map(resolve),
+            scope_file: file.scope_file.as_ref().map(resolve).transpose()?,
+            external_identities: file.external_identities.as_ref().map(resolve).transpose()?,
             mau_billing: file.mau_billing,
             fail_on: file.fail_on,
             fail_on_not_evaluated: file.fail_on_not_evaluated,
-            rule_folders: file.rule_folders.iter().map(|p| resolve(p)).collect(),
+            rule_folders: file
+                .rule_folders
+                .iter()
+                .map(resolve)
+                .collect::<Result<_, _>>()?,
             rules,
             exceptions,
         })

@@ -10,6 +10,7 @@ pub mod commands;
 pub mod config;
 pub mod error;
 pub mod export;
+pub mod files;
 pub mod graph;
 pub mod model;
 pub mod output;

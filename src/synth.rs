@@ -8,7 +8,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::snapshot::SnapshotError;
+use crate::snapshot::{SnapshotError, write_error};
 use crate::snapshot::writer::SnapshotWriter;
 
 const CHUNK: usize = 8_192;
@@ -292,7 +292,44 @@ fn collide(users: &mut [User], rng: &mut Rng) {
     }
 }
 
+/// Writes a generated tenant to `dir`, which must be new or empty. The tenant is written to a
+/// hidden sibling folder first and renamed into place whole, so a failure leaves nothing that
+/// looks like a snapshot, and an existing snapshot is never overwritten.
 pub fn generate(dir: &Path, users: usize, seed: u64, zstd: bool) -> Result<(), SnapshotError> {
+    let taken = |path: &Path| SnapshotError::Write {
+        path: path.to_owned(),
+        source: std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            "the folder is not empty; choose a new or empty folder",
+        ),
+    };
+    if !crate::output::is_empty_dir(dir).map_err(write_error(dir))? {
+        return Err(taken(dir));
+    }
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "snapshot".into());
+    let staging = dir.with_file_name(format!(".{name}.{}.partial", std::process::id()));
+    let written = write_tenant(&staging, users, seed, zstd).and_then(|()| {
+        if dir.exists() {
+            std::fs::remove_dir(dir).map_err(write_error(dir))?;
+        }
+        std::fs::rename(&staging, dir).map_err(write_error(dir))
+    });
+    if written.is_err() {
+        let _ = std::fs::remove_dir_all(&staging);
+    }
+    written
+}
+
+fn write_tenant(dir: &Path, users: usize, seed: u64, zstd: bool) -> Result<(), SnapshotError> {
+    if dir.exists() {
+        return Err(SnapshotError::Write {
+            path: dir.to_owned(),
+            source: std::io::ErrorKind::AlreadyExists.into(),
+        });
+    }
     let mut w = SnapshotWriter::create(dir, TENANT_ID, zstd)?;
     w.set_exported_at("2026-11-01T06:00:00Z");
     let org = json!({

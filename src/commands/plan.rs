@@ -9,13 +9,13 @@ use super::stdout_error;
 use crate::cli::PlanArgs;
 use crate::error::Error;
 use crate::pipeline::{self, Purpose, Settings};
-use crate::plan::{self, PlanOptions, files};
+use crate::plan::{self, PlanOptions, Seal, SigningKey};
 
 fn options(args: &PlanArgs) -> Result<PlanOptions, Error> {
     let message = match &args.message_file {
         Some(path) => Some((
             path.display().to_string(),
-            std::fs::read_to_string(path).map_err(|source| Error::Io {
+            crate::files::read_text(path, crate::files::MIB).map_err(|source| Error::Io {
                 what: format!("cannot read {}", path.display()),
                 source,
             })?,
@@ -41,8 +41,17 @@ pub fn run(args: PlanArgs) -> Result<u8, Error> {
     let settings = Settings::resolve(&args.inputs, None)?;
     let result = pipeline::scan(&args.snapshot, &settings, Purpose::Plan)?;
     super::say_config_and_warnings(&result, &mut std::io::stderr().lock());
+    let key = match &args.sign_key_file {
+        Some(path) => Some(SigningKey::load(path)?),
+        None => None,
+    };
     if let Some(dir) = &args.check {
-        let plan = plan::load(dir)?;
+        let (plan, seal) = plan::load(dir, key.as_ref())?;
+        if seal == Seal::SignedUnchecked {
+            eprintln!(
+                "warning: the plan is signed, but its signature was not checked: pass --sign-key-file"
+            );
+        }
         let problems = plan::check(&plan, &result)?;
         return print_check(&problems, plan.accounts.len());
     }
@@ -52,7 +61,7 @@ pub fn run(args: PlanArgs) -> Result<u8, Error> {
         ));
     };
     let plan = plan::build(&result, &plan::manifest_sha256(&args.snapshot)?, &options)?;
-    files::write(&plan, out)?;
+    plan::folder::write(&plan, out, key.as_ref())?;
     let waves = plan.accounts.last().map_or(0, |a| a.wave);
     eprintln!(
         "planned {} ready accounts in {waves} wave(s); {} left out (blocked or excluded); wrote {}",

@@ -143,6 +143,12 @@ fn open_state(client: &Client, options: &ExportOptions) -> Result<State, ExportE
             dir.display()
         )));
     }
+    if !crate::output::is_empty_dir(dir).map_err(io(dir))? {
+        return Err(ExportError::Folder(format!(
+            "{} is not empty; choose a new or empty folder for the snapshot",
+            dir.display()
+        )));
+    }
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     Ok(State::new(
         options.tenant_id.clone(),

@@ -29,12 +29,19 @@ impl Partial {
     /// Opens (or creates) the file at `path`, keeping its first `offset` bytes.
     pub(super) fn open(path: PathBuf, offset: u64) -> Result<Self, GraphError> {
         let fail = write_error(&path);
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(&fail)?;
+        // A fresh collection gets a new file: whatever is already there under that name (a
+        // link planted in the folder) is refused, never followed. A resumed one must be the
+        // plain file an earlier run wrote.
+        let file = if offset == 0 && std::fs::symlink_metadata(&path).is_err() {
+            OpenOptions::new()
+                .create_new(true)
+                .write(true)
+                .open(&path)
+                .map_err(&fail)?
+        } else {
+            crate::files::open_regular_no_link(&path).map_err(&fail)?;
+            OpenOptions::new().write(true).open(&path).map_err(&fail)?
+        };
         // Whatever follows the last checkpoint is an unfinished page: drop it.
         file.set_len(offset).map_err(&fail)?;
         let mut out = BufWriter::with_capacity(1 << 20, file);

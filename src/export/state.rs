@@ -57,7 +57,7 @@ impl State {
 
     pub fn load(dir: &Path) -> Result<Option<Self>, String> {
         let path = Self::path(dir);
-        let text = match std::fs::read_to_string(&path) {
+        let text = match crate::files::read_text(&path, 64 * crate::files::MIB) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
@@ -79,10 +79,7 @@ impl State {
     /// the export simply resumes from an earlier page.
     pub fn save(&self, dir: &Path) -> std::io::Result<()> {
         let text = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
-        let path = Self::path(dir);
-        let tmp = dir.join(format!("{STATE_FILE}.partial"));
-        std::fs::write(&tmp, &text)?;
-        std::fs::rename(&tmp, &path)
+        crate::output::replace_file(&Self::path(dir), &text, false)
     }
 
     pub fn progress(&mut self, name: &str) -> &mut Progress {

@@ -217,7 +217,8 @@ impl Auth {
                 client_id,
                 token_file,
             } => {
-                let assertion = std::fs::read_to_string(token_file).map_err(|e| {
+                let assertion = crate::files::read_text(token_file, super::signin::TOKEN_FILE_LIMIT)
+                    .map_err(|e| {
                     GraphError::Auth(format!("cannot read {}: {e}", token_file.display()))
                 })?;
                 self.client_credentials(

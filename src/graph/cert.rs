@@ -58,7 +58,8 @@ impl ClientCertificate {
     /// with `AZURE_CLIENT_CERTIFICATE_PASSWORD`.
     pub fn load(path: &Path, password: Option<&str>) -> Result<Self, GraphError> {
         let bad = |m: String| GraphError::Config(format!("{}: {m}", path.display()));
-        let bytes = std::fs::read(path).map_err(|e| bad(format!("cannot read it: {e}")))?;
+        let bytes = crate::files::read_bounded(path, crate::files::MIB)
+            .map_err(|e| bad(format!("cannot read it: {e}")))?;
         let (key, cert) = match std::str::from_utf8(&bytes) {
             Ok(text) if text.contains("-----BEGIN") => {
                 let cert = pem_blocks(text, "CERTIFICATE")

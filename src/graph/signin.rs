@@ -10,6 +10,27 @@ use clap::Args;
 use super::auth::Credential;
 use super::{Auth, Client, Cloud, Endpoints, GraphError, RetryPolicy, Secret, check_root};
 
+/// A token is a credential: a file others can read lets them sign in as the export does.
+fn warn_if_shared(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(path)
+            && meta.permissions().mode() & 0o077 != 0
+        {
+            eprintln!(
+                "warning: {} can be read or written by other users; restrict it (chmod 600)",
+                path.display()
+            );
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
+/// A token file holds one token of a few kilobytes.
+pub const TOKEN_FILE_LIMIT: u64 = 64 * 1024;
+
 /// Where to sign in and how.
 #[derive(Debug, Clone, Args)]
 pub struct SignInFlags {
@@ -53,8 +74,9 @@ pub struct SignInFlags {
 const GRAPH_COMMAND_LINE_TOOLS: &str = "14d82eec-204b-4c2f-b7e8-296a70dab67e";
 
 fn read_secret(path: &Path) -> Result<Secret, GraphError> {
-    let text = std::fs::read_to_string(path)
+    let text = crate::files::read_text(path, TOKEN_FILE_LIMIT)
         .map_err(|e| GraphError::Config(format!("cannot read {}: {e}", path.display())))?;
+    warn_if_shared(path);
     let token = text.trim();
     if token.is_empty() {
         return Err(GraphError::Config(format!("{} is empty", path.display())));

@@ -51,38 +51,94 @@ pub fn write_file(
     render: impl FnOnce(&mut dyn Write) -> Result<(), OutputError>,
 ) -> Result<PathBuf, OutputError> {
     let path = dir.join(name);
-    let tmp = dir.join(format!(".{name}.partial"));
     let io = |p: &Path| {
         let p = p.to_owned();
         move |source| OutputError::Io { path: p, source }
     };
     std::fs::create_dir_all(dir).map_err(io(dir))?;
-    let file = std::fs::File::create(&tmp).map_err(io(&tmp))?;
+    let (tmp, file) = create_temporary(&path).map_err(io(&path))?;
     let mut out = BufWriter::with_capacity(1 << 20, file);
     let result = render(&mut out).and_then(|()| out.flush().map_err(io(&path)));
+    drop(out);
     if let Err(e) = result {
-        drop(out);
         let _ = std::fs::remove_file(&tmp);
         return Err(e.at(&path));
     }
-    drop(out);
-    std::fs::rename(&tmp, &path).map_err(io(&path))?;
+    rename_into_place(&tmp, &path).map_err(io(&path))?;
     Ok(path)
 }
 
-/// Writes `bytes` to a temporary sibling, syncs it and renames it over `path`.
+/// Writes `bytes` to a new temporary sibling, syncs it and renames it over `path`.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    replace_file(path, bytes, true)
+}
+
+/// Writes `bytes` to a new temporary sibling and renames it over `path`; with `sync`, the
+/// bytes reach the disk before the rename (a checkpoint that only has to survive a killed
+/// process can skip that).
+pub fn replace_file(path: &Path, bytes: &[u8], sync: bool) -> std::io::Result<()> {
+    let (tmp, mut f) = create_temporary(path)?;
+    let written = f
+        .write_all(bytes)
+        .and_then(|()| if sync { f.sync_all() } else { Ok(()) });
+    drop(f);
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    rename_into_place(&tmp, path)
+}
+
+/// A new file next to `path`, created exclusively under a name nobody could have planted: an
+/// existing file or link of that name makes the creation fail (and another name is tried), so
+/// a link planted in an output folder can never redirect the write.
+pub fn create_temporary(path: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static SERIAL: AtomicU64 = AtomicU64::new(0);
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.partial"));
-    {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let mut last = None;
+    for _ in 0..16 {
+        let serial = SERIAL.fetch_add(1, Ordering::Relaxed);
+        let tmp = path.with_file_name(format!(
+            ".{name}.{}-{serial}-{nanos:x}.partial",
+            std::process::id()
+        ));
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+        {
+            Ok(f) => return Ok((tmp, f)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
+            Err(e) => return Err(e),
+        }
     }
-    std::fs::rename(&tmp, path)
+    Err(last.unwrap_or_else(|| std::io::Error::other("no temporary name was free")))
+}
+
+/// Renames a finished temporary file over `path`. A link at `path` is replaced, never
+/// followed; a folder there is an error.
+pub fn rename_into_place(tmp: &Path, path: &Path) -> std::io::Result<()> {
+    let result = std::fs::rename(tmp, path);
+    if result.is_err() {
+        let _ = std::fs::remove_file(tmp);
+    }
+    result
+}
+
+/// Whether `dir` is missing or empty.
+pub fn is_empty_dir(dir: &Path) -> std::io::Result<bool> {
+    match std::fs::read_dir(dir) {
+        Ok(mut entries) => Ok(entries.next().is_none()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
+        Err(e) => Err(e),
+    }
 }
 
 /// Now, to the second, as RFC 3339.

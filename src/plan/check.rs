@@ -6,23 +6,29 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-use super::{Plan, PlanError, SCHEMA, canonical_digest};
+use super::{Plan, PlanError, SCHEMA, Seal, SigningKey, canonical_digest};
 use crate::model::{Verdict, user as col};
 use crate::scan::ScanResult;
 use crate::snapshot::lines::hex;
 
+/// A plan of a million accounts stays well below this.
+const PLAN_LIMIT: u64 = 4096 * crate::files::MIB;
+
 /// The sha256 of a snapshot's `manifest.json`, which itself holds every collection's digest.
 pub fn manifest_sha256(snapshot: &Path) -> Result<String, PlanError> {
     let path = snapshot.join(crate::snapshot::manifest::MANIFEST);
-    let bytes = std::fs::read(&path).map_err(|source| PlanError::Read { path, source })?;
+    let bytes = crate::files::read_bounded(&path, crate::files::MIB)
+        .map_err(|source| PlanError::Read { path, source })?;
     Ok(hex(&Sha256::digest(&bytes)))
 }
 
-/// Loads a plan folder's `plan.json` and checks that its digest still matches, which catches
-/// an accidental edit (not a deliberate one: the digest can be recomputed).
-pub fn load(dir: &Path) -> Result<Plan, PlanError> {
+/// Loads a plan folder: every file checked against `plan-files.json` (and its signature with
+/// `key`), then `plan.json` against its own digest. The digests catch accidental edits; only a
+/// signature stands against a deliberate one.
+pub fn load(dir: &Path, key: Option<&SigningKey>) -> Result<(Plan, Seal), PlanError> {
+    let seal = super::folder::verify(dir, key)?;
     let path = dir.join("plan.json");
-    let text = std::fs::read_to_string(&path).map_err(|source| PlanError::Read {
+    let text = crate::files::read_text(&path, PLAN_LIMIT).map_err(|source| PlanError::Read {
         path: path.clone(),
         source,
     })?;
@@ -48,7 +54,7 @@ pub fn load(dir: &Path) -> Result<Plan, PlanError> {
     }
     let mut plan: Plan = serde_json::from_value(value).map_err(|e| bad(e.to_string()))?;
     plan.plan_digest = Some(recorded);
-    Ok(plan)
+    Ok((plan, seal))
 }
 
 /// A planned account that is no longer ready, and why.

@@ -1,15 +1,14 @@
-//! The plan folder: plan.json, batches/ (Graph `$batch` bodies), invite.ps1, review.csv and
-//! communication.csv. Every file is written whole or not at all, plan.json last.
+//! The files of a plan: plan.json, batches/ (Graph `$batch` bodies), invite.ps1, review.csv
+//! and communication.csv, rendered to bytes (`folder` writes them and their digests).
 
 use std::fmt::Write as _;
 use std::io::Write;
-use std::path::{Path, PathBuf};
 
 use super::powershell::{comment, literal, quote};
 use super::{Plan, PlannedAccount};
 use crate::graph::BATCH_SIZE;
 use crate::output::csv::{column, write_columns};
-use crate::output::{OutputError, write_file};
+use crate::output::OutputError;
 
 fn render_error(what: &str) -> impl Fn(String) -> OutputError + '_ {
     move |message| OutputError::Render {
@@ -190,43 +189,20 @@ pub fn communication_csv(plan: &Plan, out: &mut dyn Write) -> Result<(), OutputE
     )
 }
 
-/// Writes the whole plan folder. Old batch files are replaced, and plan.json comes last, so a
-/// folder with a plan.json is a whole plan.
-pub fn write(plan: &Plan, dir: &Path) -> Result<Vec<PathBuf>, OutputError> {
-    let io = |p: &Path| {
-        let p = p.to_owned();
-        move |source| OutputError::Io { path: p, source }
-    };
-    std::fs::create_dir_all(dir).map_err(io(dir))?;
-    let plan_json = dir.join("plan.json");
-    if plan_json.exists() {
-        std::fs::remove_file(&plan_json).map_err(io(&plan_json))?;
-    }
-    let mut written = Vec::new();
-    let batch_dir = dir.join("batches");
-    let staging = dir.join(".batches.partial");
-    if staging.exists() {
-        std::fs::remove_dir_all(&staging).map_err(io(&staging))?;
-    }
+/// Every file of the plan folder, rendered: its path inside the folder and its bytes, plan.json
+/// last.
+pub fn render(plan: &Plan) -> Result<Vec<(String, Vec<u8>)>, OutputError> {
+    let mut files = Vec::new();
     for (name, body) in batches(plan) {
-        let bytes = json_bytes(&body, &name)?;
-        write_file(&staging, &name, |w| Ok(w.write_all(&bytes)?))?;
+        files.push((format!("batches/{name}"), json_bytes(&body, &name)?));
     }
-    std::fs::create_dir_all(&staging).map_err(io(&staging))?;
-    if batch_dir.exists() {
-        std::fs::remove_dir_all(&batch_dir).map_err(io(&batch_dir))?;
-    }
-    std::fs::rename(&staging, &batch_dir).map_err(io(&batch_dir))?;
-    written.push(batch_dir);
-    let script = powershell(plan);
-    written.push(write_file(dir, "invite.ps1", |w| {
-        Ok(w.write_all(script.as_bytes())?)
-    })?);
-    written.push(write_file(dir, "review.csv", |w| review_csv(plan, w))?);
-    written.push(write_file(dir, "communication.csv", |w| {
-        communication_csv(plan, w)
-    })?);
-    let bytes = json_bytes(plan, "plan.json")?;
-    written.push(write_file(dir, "plan.json", |w| Ok(w.write_all(&bytes)?))?);
-    Ok(written)
+    files.push(("invite.ps1".into(), powershell(plan).into_bytes()));
+    let mut review = Vec::new();
+    review_csv(plan, &mut review)?;
+    files.push(("review.csv".into(), review));
+    let mut communication = Vec::new();
+    communication_csv(plan, &mut communication)?;
+    files.push(("communication.csv".into(), communication));
+    files.push(("plan.json".into(), json_bytes(plan, "plan.json")?));
+    Ok(files)
 }

@@ -6,10 +6,12 @@
 mod build;
 pub mod check;
 pub mod files;
+pub mod folder;
 pub mod powershell;
 
 pub use build::build;
 pub use check::{Problem, check, load, manifest_sha256};
+pub use folder::{Seal, SigningKey};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -38,6 +40,8 @@ pub enum PlanError {
     /// An option the invitation API would refuse.
     #[error("{0}")]
     Option(String),
+    #[error(transparent)]
+    Output(#[from] crate::output::OutputError),
     #[error("the plan is for tenant {plan} but the snapshot is of tenant {snapshot}")]
     OtherTenant { plan: String, snapshot: String },
 }
@@ -67,12 +71,18 @@ impl PlanOptions {
                 "--cc {cc:?} is not an address the invitation API takes: {problem}"
             )));
         }
-        if let Some(url) = &self.redirect_url
-            && !(url.starts_with("https://") || url.starts_with("http://"))
-        {
-            return Err(PlanError::Option(format!(
-                "--redirect-url {url:?} must be an http or https address"
-            )));
+        if let Some(url) = &self.redirect_url {
+            let parsed = url::Url::parse(url).ok();
+            let web = parsed.as_ref().is_some_and(|u| {
+                matches!(u.scheme(), "https" | "http") && u.host_str().is_some_and(|h| !h.is_empty())
+            });
+            // The URL parser drops line breaks and tabs; the invitation must carry the URL as
+            // it was reviewed.
+            if !web || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                return Err(PlanError::Option(format!(
+                    "--redirect-url {url:?} must be an http or https address with a host, without spaces or line breaks"
+                )));
+            }
         }
         Ok(())
     }

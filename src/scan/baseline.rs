@@ -14,6 +14,9 @@ use super::{Finding, Scan};
 use crate::model::FINDINGS_SCHEMA as SCHEMA;
 use crate::model::user as col;
 
+/// A findings.json of millions of findings stays well below this.
+const BASELINE_LIMIT: u64 = 16384 * crate::files::MIB;
+
 #[derive(Debug, thiserror::Error)]
 pub enum BaselineError {
     #[error("cannot read the baseline {path}")]
@@ -150,7 +153,7 @@ pub fn compare(
     findings: &mut [Finding],
     path: &Path,
 ) -> Result<Baseline, BaselineError> {
-    let bytes = std::fs::read(path).map_err(|source| BaselineError::Read {
+    let bytes = crate::files::read_bounded(path, BASELINE_LIMIT).map_err(|source| BaselineError::Read {
         path: path.to_owned(),
         source,
     })?;

@@ -21,6 +21,34 @@ pub struct Entry {
     pub external_email: Option<String>,
 }
 
+/// A list of a few million accounts stays well below this.
+const LIST_LIMIT: u64 = 1024 * crate::files::MIB;
+
+/// Whether a cell can name an account: an object id or a userPrincipalName, at most 1,024
+/// characters without white space or control characters. Anything else (a line of some other
+/// file) is refused without being quoted.
+fn names_an_account(cell: &str) -> bool {
+    let id = cell.len() == 36
+        && cell
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() || c == '-');
+    let upn = cell.contains('@') && cell.len() <= 1024;
+    (id || upn) && !cell.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+fn check_accounts(path: &Path, entries: &[Entry]) -> Result<(), InputError> {
+    match entries.iter().find(|e| !names_an_account(&e.user)) {
+        Some(e) => Err(InputError {
+            path: path.to_owned(),
+            message: format!(
+                "line {}: the first column is not an object id or a userPrincipalName",
+                e.line
+            ),
+        }),
+        None => Ok(()),
+    }
+}
+
 /// A CSV file as (lower-case first row, every non-blank row with its line number).
 type Rows = (Vec<String>, Vec<(u64, Vec<String>)>);
 
@@ -29,12 +57,18 @@ fn read_csv(path: &Path) -> Result<Rows, InputError> {
         path: path.to_owned(),
         message,
     };
+    let file = crate::files::open_regular(path).map_err(|e| err(e.to_string()))?;
+    if file.metadata().map_err(|e| err(e.to_string()))?.len() > LIST_LIMIT {
+        return Err(err(format!(
+            "larger than {} MiB",
+            LIST_LIMIT / crate::files::MIB
+        )));
+    }
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .trim(csv::Trim::All)
-        .from_path(path)
-        .map_err(|e| err(e.to_string()))?;
+        .from_reader(std::io::Read::take(file, LIST_LIMIT));
     let mut rows = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|e| err(e.to_string()))?;
@@ -62,7 +96,7 @@ pub fn read_scope_file(path: &Path) -> Result<Vec<Entry>, InputError> {
             "id" | "user" | "userprincipalname" | "upn" | "objectid"
         )
     });
-    Ok(rows
+    let entries: Vec<Entry> = rows
         .into_iter()
         .skip(usize::from(has_header))
         .map(|(line, cells)| Entry {
@@ -70,7 +104,9 @@ pub fn read_scope_file(path: &Path) -> Result<Vec<Entry>, InputError> {
             user: cells[0].clone(),
             external_email: None,
         })
-        .collect())
+        .collect();
+    check_accounts(path, &entries)?;
+    Ok(entries)
 }
 
 /// An external identities file: a header row naming `user` and `externalEmail`.
@@ -83,7 +119,7 @@ pub fn read_external_identities(path: &Path) -> Result<Vec<Entry>, InputError> {
             message: "the first row must name the columns user and externalEmail".into(),
         });
     };
-    Ok(rows
+    let entries: Vec<Entry> = rows
         .into_iter()
         .skip(1)
         .map(|(line, cells)| Entry {
@@ -91,7 +127,9 @@ pub fn read_external_identities(path: &Path) -> Result<Vec<Entry>, InputError> {
             user: cells.get(user).cloned().unwrap_or_default(),
             external_email: cells.get(email).cloned().filter(|e| !e.is_empty()),
         })
-        .collect())
+        .collect();
+    check_accounts(path, &entries)?;
+    Ok(entries)
 }
 
 /// Finds accounts by object id (exact, case-insensitive) or userPrincipalName

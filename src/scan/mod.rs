@@ -309,18 +309,32 @@ pub fn run(dir: &Path, registry: Registry, options: ScanOptions) -> Result<Scan,
 
 /// Two accounts with one id would make every later step ambiguous. Ids are hashed and the
 /// hashes sorted in parallel; equal hashes are then compared as strings.
+/// The hash of an id without regard to ASCII case: object ids are GUIDs, and Graph treats
+/// `ABC…` and `abc…` as the same object.
+fn hash_folded(id: &str) -> u64 {
+    use std::hash::Hasher;
+    let mut h = std::hash::DefaultHasher::new();
+    for b in id.bytes() {
+        h.write_u8(b.to_ascii_lowercase());
+    }
+    h.finish()
+}
+
 fn check_unique_ids(users: &Users, path: &Path) -> Result<(), SnapshotError> {
     use rayon::prelude::*;
     let ids = users.table.columns[col::ID].text().expect("text column");
     let mut keyed: Vec<(u64, u32)> = (0..users.len())
         .into_par_iter()
-        .map(|r| (facts::hash(ids.get(r).unwrap_or("")), r as u32))
+        .map(|r| (hash_folded(ids.get(r).unwrap_or("")), r as u32))
         .collect();
     keyed.par_sort_unstable();
     let mut duplicate: Option<(u64, u64, &str)> = None;
     for pair in keyed.windows(2) {
         let (a, b) = (pair[0].1 as usize, pair[1].1 as usize);
-        if pair[0].0 == pair[1].0 && ids.get(a) == ids.get(b) {
+        let same = |x: Option<&str>, y: Option<&str>| {
+            x.unwrap_or("").eq_ignore_ascii_case(y.unwrap_or(""))
+        };
+        if pair[0].0 == pair[1].0 && same(ids.get(a), ids.get(b)) {
             let (first, second) = (
                 users.lines[a].min(users.lines[b]),
                 users.lines[a].max(users.lines[b]),

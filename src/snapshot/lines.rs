@@ -2,7 +2,6 @@
 //! JSON-lines content as it goes, so a file is read once and never held whole in memory.
 
 use std::collections::BTreeMap;
-use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,6 +14,9 @@ use super::manifest::CollectionFile;
 use super::{SnapshotError, io_error};
 
 const BLOCK: usize = 4 << 20;
+/// The longest line a collection may hold. Graph objects are kilobytes; even an account with
+/// thousands of proxy addresses stays far below this.
+pub const MAX_LINE: usize = 16 << 20;
 
 /// Whole lines of a file, with the number of the first one.
 pub struct Block {
@@ -34,6 +36,24 @@ impl Block {
     }
 }
 
+impl Block {
+    /// Every byte of a block must be UTF-8, also in properties the scan does not read: a file
+    /// that is not text is not a snapshot.
+    pub fn check_utf8(&self, path: &Path) -> Result<(), SnapshotError> {
+        match std::str::from_utf8(&self.data) {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let before = &self.data[..e.valid_up_to()];
+                Err(SnapshotError::BadLine {
+                    path: path.to_owned(),
+                    line: self.first_line + memchr::memchr_iter(b'\n', before).count() as u64,
+                    message: "invalid UTF-8".into(),
+                })
+            }
+        }
+    }
+}
+
 /// What the whole file held, to check against the manifest.
 #[derive(Debug)]
 pub struct Digest256 {
@@ -43,6 +63,11 @@ pub struct Digest256 {
 
 pub struct BlockReader {
     reader: Box<dyn Read + Send>,
+    /// The records the manifest counts, and the bytes (after decompression) that many
+    /// records could plausibly take: a compressed file that expands beyond that is refused.
+    expected: u64,
+    budget: u64,
+    read: u64,
     hasher: Sha256,
     carry: Vec<u8>,
     next_line: u64,
@@ -52,7 +77,7 @@ pub struct BlockReader {
 
 impl BlockReader {
     pub fn open(file: &CollectionFile) -> Result<Self, SnapshotError> {
-        let f = File::open(&file.path).map_err(io_error(&file.path))?;
+        let f = crate::files::open_regular_no_link(&file.path).map_err(io_error(&file.path))?;
         let reader: Box<dyn Read + Send> = if file.zstd {
             Box::new(zstd::Decoder::new(f).map_err(io_error(&file.path))?)
         } else {
@@ -60,6 +85,9 @@ impl BlockReader {
         };
         Ok(Self {
             reader,
+            expected: file.count,
+            budget: file.count.saturating_add(1).saturating_mul(MAX_LINE as u64),
+            read: 0,
             hasher: Sha256::new(),
             carry: Vec::new(),
             next_line: 1,
@@ -80,6 +108,18 @@ impl BlockReader {
             buf.resize(start + BLOCK.max(start / 2), 0);
             let n = read_full(&mut self.reader, &mut buf[start..]).map_err(io_error(path))?;
             buf.truncate(start + n);
+            self.read += n as u64;
+            if self.read > self.budget {
+                return Err(SnapshotError::BadLine {
+                    path: path.to_owned(),
+                    line: self.next_line,
+                    message: format!(
+                        "the file holds far more data than {} records could (over {} MiB); it is not the collection the manifest describes",
+                        self.expected,
+                        self.budget >> 20
+                    ),
+                });
+            }
             self.hasher.update(&buf[start..]);
             if n == 0 {
                 self.done = true;
@@ -93,6 +133,13 @@ impl BlockReader {
                 break;
             }
             scanned = buf.len();
+            if scanned > MAX_LINE {
+                return Err(SnapshotError::BadLine {
+                    path: path.to_owned(),
+                    line: self.next_line + memchr::memchr_iter(b'\n', &buf).count() as u64,
+                    message: format!("a line longer than {} MiB", MAX_LINE >> 20),
+                });
+            }
         }
         if buf.is_empty() {
             return Ok(None);
@@ -103,6 +150,16 @@ impl BlockReader {
         };
         self.next_line += memchr::memchr_iter(b'\n', &block.data).count() as u64;
         self.records += block.lines().count() as u64;
+        if self.records > self.expected {
+            return Err(SnapshotError::BadLine {
+                path: path.to_owned(),
+                line: self.next_line,
+                message: format!(
+                    "the file holds more than the {} records the manifest counts",
+                    self.expected
+                ),
+            });
+        }
         Ok(Some(block))
     }
 
@@ -187,7 +244,11 @@ where
                 .enumerate()
                 .par_bridge()
                 .for_each_with(tx, |tx, (i, block)| {
-                    let _ = tx.send((i, block.and_then(&parse)));
+                    let parsed = block.and_then(|b| {
+                        b.check_utf8(path)?;
+                        parse(b)
+                    });
+                    let _ = tx.send((i, parsed));
                 });
         });
         let mut pending = BTreeMap::new();

@@ -82,6 +82,7 @@ pub struct Manifest {
     #[serde(default)]
     pub tool: Option<Tool>,
     pub complete: bool,
+    #[serde(deserialize_with = "unique_collections")]
     pub collections: BTreeMap<String, CollectionEntry>,
 }
 
@@ -153,7 +154,7 @@ impl Manifest {
     /// Reads a manifest without requiring counts and digests (which `seal` computes).
     pub fn read(dir: &Path) -> Result<Self, SnapshotError> {
         let path = dir.join(MANIFEST);
-        let text = match std::fs::read_to_string(&path) {
+        let text = match crate::files::read_text(&path, MANIFEST_LIMIT) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(SnapshotError::NoManifest {
@@ -208,6 +209,39 @@ impl Manifest {
         })
     }
 }
+
+/// The collections of a manifest, refusing a name given twice (JSON would let the last win,
+/// and the two entries could disagree about the file).
+fn unique_collections<'de, D>(d: D) -> Result<BTreeMap<String, CollectionEntry>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    struct Unique;
+    impl<'de> serde::de::Visitor<'de> for Unique {
+        type Value = BTreeMap<String, CollectionEntry>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an object of collections")
+        }
+
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out = BTreeMap::new();
+            while let Some((name, entry)) = map.next_entry::<String, CollectionEntry>()? {
+                if out.contains_key(&name) {
+                    return Err(serde::de::Error::custom(format!(
+                        "the collection {name:?} is listed twice"
+                    )));
+                }
+                out.insert(name, entry);
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_map(Unique)
+}
+
+/// A manifest lists at most a few dozen collections; more than this is not one.
+const MANIFEST_LIMIT: u64 = 4 * crate::files::MIB;
 
 /// Collection files live in the snapshot folder itself: a manifest from elsewhere must not
 /// make the scan read `../../etc/passwd`.

@@ -77,14 +77,14 @@ impl SnapshotError {
     }
 }
 
-pub(crate) fn write_error(path: &Path) -> impl FnOnce(std::io::Error) -> SnapshotError + '_ {
+pub fn write_error(path: &Path) -> impl FnOnce(std::io::Error) -> SnapshotError + '_ {
     move |source| SnapshotError::Write {
         path: path.to_owned(),
         source,
     }
 }
 
-pub(crate) fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> SnapshotError + '_ {
+pub fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> SnapshotError + '_ {
     move |source| SnapshotError::Io {
         path: path.to_owned(),
         source,

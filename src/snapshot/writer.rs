@@ -1,7 +1,6 @@
 //! Writes snapshots: each collection to a temporary file renamed into place when whole, and
 //! `manifest.json` last, atomically, so a folder never looks more complete than it is.
 
-use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
@@ -57,8 +56,9 @@ impl SnapshotWriter {
         } else {
             format!("{name}.jsonl")
         };
-        let tmp = self.dir.join(format!(".{file_name}.partial"));
-        let f = File::create(&tmp).map_err(write_error(&tmp))?;
+        let target = self.dir.join(&file_name);
+        let (tmp, f) =
+            crate::output::create_temporary(&target).map_err(write_error(&target))?;
         let out: Box<dyn Write + Send> = if self.zstd {
             Box::new(
                 zstd::Encoder::new(f, 3)
@@ -157,7 +157,8 @@ pub fn seal(dir: &Path) -> Result<usize, SnapshotError> {
         let Some(mut file) = manifest.file(dir, &name) else {
             continue;
         };
-        file.count = 0;
+        // Whatever the manifest said: the count is what seal recomputes.
+        file.count = u64::MAX;
         let mut reader = super::lines::BlockReader::open(&file)?;
         while reader.next_block(&file.path)?.is_some() {}
         let digest = reader.finish();

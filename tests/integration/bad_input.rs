@@ -122,7 +122,7 @@ fn a_manifest_whose_count_or_digest_disagrees_is_refused() {
     append_line(&snap, b"\n");
     let err = fails(&snap, &[]);
     assert!(
-        err.contains("counts 3 records but the file holds 4"),
+        err.contains("holds more than the 3 records the manifest counts"),
         "{err}"
     );
 

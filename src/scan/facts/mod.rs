@@ -8,7 +8,7 @@ mod tenant;
 use std::borrow::Cow;
 use std::collections::HashSet;
 
-pub(crate) use collisions::{address_index, hash, holders};
+pub(crate) use collisions::{address_index, holders};
 
 use rayon::prelude::*;
 

@@ -1,0 +1,89 @@
+//! Opening the files a user names (configs, lists, baselines, tokens, plans, snapshot files):
+//! only regular files, read with a bound, so a FIFO, a device such as `/dev/zero` or a file that
+//! keeps growing ends in a clear error instead of a hang or an exhausted memory.
+
+use std::fs::File;
+use std::io::{Error, ErrorKind, Read};
+use std::path::Path;
+
+/// One mebibyte, for limits.
+pub const MIB: u64 = 1 << 20;
+
+/// Opens `path` for reading when it is a regular file (after following links).
+pub fn open_regular(path: &Path) -> std::io::Result<File> {
+    let file = File::open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            "not a regular file (a folder, a FIFO or a device)",
+        ));
+    }
+    Ok(file)
+}
+
+/// Opens a regular file that is not a link. For files inside a folder the user named (a
+/// snapshot's collections): a link could point anywhere.
+pub fn open_regular_no_link(path: &Path) -> std::io::Result<File> {
+    if std::fs::symlink_metadata(path)?.file_type().is_symlink() {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            "a symbolic link: collection files must be plain files inside the folder",
+        ));
+    }
+    open_regular(path)
+}
+
+/// Reads a whole regular file of at most `limit` bytes.
+pub fn read_bounded(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    let file = open_regular(path)?;
+    let size = file.metadata()?.len();
+    if size > limit {
+        return Err(too_large(limit));
+    }
+    let mut bytes = Vec::with_capacity(size as usize);
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large(limit));
+    }
+    Ok(bytes)
+}
+
+/// Reads a whole regular file of at most `limit` bytes as UTF-8 text.
+pub fn read_text(path: &Path, limit: u64) -> std::io::Result<String> {
+    String::from_utf8(read_bounded(path, limit)?)
+        .map_err(|_| Error::new(ErrorKind::InvalidData, "not UTF-8 text"))
+}
+
+fn too_large(limit: u64) -> Error {
+    let size = if limit >= MIB {
+        format!("{} MiB", limit / MIB)
+    } else {
+        format!("{limit} bytes")
+    };
+    Error::new(ErrorKind::InvalidData, format!("larger than {size}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folders_and_oversized_files_are_refused() {
+        let dir = std::env::temp_dir();
+        assert!(read_bounded(&dir, 10).is_err());
+        let file = dir.join(format!("b2bready-files-{}.txt", std::process::id()));
+        std::fs::write(&file, "0123456789abc").expect("write");
+        assert_eq!(read_bounded(&file, 13).expect("fits").len(), 13);
+        let err = read_bounded(&file, 12).expect_err("too large");
+        assert_eq!(err.to_string(), "larger than 12 bytes");
+        std::fs::remove_file(&file).expect("remove");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn devices_are_refused() {
+        let err = read_bounded(Path::new("/dev/zero"), 1 << 30).expect_err("a device");
+        assert!(err.to_string().contains("not a regular file"), "{err}");
+    }
+}
