@@ -172,10 +172,11 @@ impl Config {
     }
 
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = crate::files::read_text(path, CONFIG_LIMIT).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
+        let text =
+            crate::files::read_text(path, CONFIG_LIMIT).map_err(|source| ConfigError::Read {
+                path: path.to_owned(),
+                source,
+            })?;
         Config::parse(path, &text)
     }
 

@@ -9,15 +9,21 @@ use std::path::Path;
 /// One mebibyte, for limits.
 pub const MIB: u64 = 1 << 20;
 
-/// Opens `path` for reading when it is a regular file (after following links).
+/// Opens `path` for reading when it is a regular file (after following links). The type is
+/// checked before opening, since opening a FIFO waits for a writer.
 pub fn open_regular(path: &Path) -> std::io::Result<File> {
-    let file = File::open(path)?;
-    let meta = file.metadata()?;
-    if !meta.is_file() {
-        return Err(Error::new(
+    let not_regular = || {
+        Error::new(
             ErrorKind::InvalidInput,
             "not a regular file (a folder, a FIFO or a device)",
-        ));
+        )
+    };
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(not_regular());
+    }
+    let file = File::open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(not_regular());
     }
     Ok(file)
 }

@@ -8,8 +8,8 @@ use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::snapshot::{SnapshotError, write_error};
 use crate::snapshot::writer::SnapshotWriter;
+use crate::snapshot::{SnapshotError, write_error};
 
 const CHUNK: usize = 8_192;
 

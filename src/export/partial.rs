@@ -100,3 +100,24 @@ impl Partial {
         finish_file(dir, name, &path, count).map_err(write_error(&path))
     }
 }
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_planted_link_is_never_written_through() {
+        let dir = std::env::temp_dir().join(format!("b2bready-partial-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let victim = dir.join("victim.txt");
+        std::fs::write(&victim, "keep me").expect("write");
+        let path = Partial::path(&dir, "users");
+        std::os::unix::fs::symlink(&victim, &path).expect("link");
+        for offset in [0, 3] {
+            let err = Partial::open(path.clone(), offset).err().expect("refused");
+            assert!(err.to_string().contains("symbolic link"), "{err}");
+        }
+        assert_eq!(std::fs::read_to_string(&victim).expect("read"), "keep me");
+        std::fs::remove_dir_all(&dir).expect("clean");
+    }
+}

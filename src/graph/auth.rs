@@ -217,10 +217,10 @@ impl Auth {
                 client_id,
                 token_file,
             } => {
-                let assertion = crate::files::read_text(token_file, super::signin::TOKEN_FILE_LIMIT)
-                    .map_err(|e| {
-                    GraphError::Auth(format!("cannot read {}: {e}", token_file.display()))
-                })?;
+                let assertion =
+                    crate::files::read_text(token_file, super::signin::TOKEN_FILE_LIMIT).map_err(
+                        |e| GraphError::Auth(format!("cannot read {}: {e}", token_file.display())),
+                    )?;
                 self.client_credentials(
                     http,
                     tenant,

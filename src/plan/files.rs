@@ -7,8 +7,8 @@ use std::io::Write;
 use super::powershell::{comment, literal, quote};
 use super::{Plan, PlannedAccount};
 use crate::graph::BATCH_SIZE;
-use crate::output::csv::{column, write_columns};
 use crate::output::OutputError;
+use crate::output::csv::{column, write_columns};
 
 fn render_error(what: &str) -> impl Fn(String) -> OutputError + '_ {
     move |message| OutputError::Render {

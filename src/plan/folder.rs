@@ -48,12 +48,11 @@ pub struct SigningKey(Vec<u8>);
 impl SigningKey {
     /// Reads a key file: at least 32 bytes (e.g. `openssl rand -base64 48 > plan.key`).
     pub fn load(path: &Path) -> Result<Self, PlanError> {
-        let bytes = crate::files::read_bounded(path, 64 * 1024).map_err(|source| {
-            PlanError::Read {
+        let bytes =
+            crate::files::read_bounded(path, 64 * 1024).map_err(|source| PlanError::Read {
                 path: path.to_owned(),
                 source,
-            }
-        })?;
+            })?;
         let key = bytes.trim_ascii().to_vec();
         if key.len() < 32 {
             return Err(PlanError::Invalid {
@@ -101,7 +100,9 @@ fn earlier_plan(dir: &Path) -> Result<Option<FileList>, PlanError> {
         Ok(list) => Ok(Some(list)),
         Err(_) => Err(folder_error(
             dir,
-            format!("is not empty and holds no b2bready plan ({FILE_LIST}); choose a new or empty folder"),
+            format!(
+                "is not empty and holds no b2bready plan ({FILE_LIST}); choose a new or empty folder"
+            ),
         )),
     }
 }
@@ -117,7 +118,10 @@ fn read_file_list(dir: &Path) -> Result<FileList, PlanError> {
     let list: FileList = serde_json::from_str(&text)
         .map_err(|e| folder_error(&path, format!("not a plan file list: {e}")))?;
     if list.schema != FILE_LIST_SCHEMA {
-        return Err(folder_error(&path, format!("not a {FILE_LIST_SCHEMA} list")));
+        return Err(folder_error(
+            &path,
+            format!("not a {FILE_LIST_SCHEMA} list"),
+        ));
     }
     Ok(list)
 }
@@ -133,7 +137,9 @@ pub fn write(plan: &Plan, dir: &Path, key: Option<&SigningKey>) -> Result<Vec<Pa
         if dir.join(name).exists() && !known(name) {
             return Err(folder_error(
                 dir,
-                format!("{name} exists but was not written by b2bready; choose a new or empty folder"),
+                format!(
+                    "{name} exists but was not written by b2bready; choose a new or empty folder"
+                ),
             ));
         }
     }
@@ -143,7 +149,10 @@ pub fn write(plan: &Plan, dir: &Path, key: Option<&SigningKey>) -> Result<Vec<Pa
         let (sub, file) = name.rsplit_once('/').unwrap_or(("", name));
         let folder = dir.join(sub);
         if std::fs::symlink_metadata(&folder).is_ok_and(|m| m.file_type().is_symlink()) {
-            return Err(folder_error(&folder, "is a link; plan folders hold plain folders".into()));
+            return Err(folder_error(
+                &folder,
+                "is a link; plan folders hold plain folders".into(),
+            ));
         }
         let path = crate::output::write_file(&folder, file, |w| Ok(w.write_all(bytes)?))?;
         list.insert(name.clone(), sha256(bytes));
@@ -183,7 +192,6 @@ pub fn write(plan: &Plan, dir: &Path, key: Option<&SigningKey>) -> Result<Vec<Pa
     Ok(written)
 }
 
-
 /// How a plan folder checked out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Seal {
@@ -208,11 +216,10 @@ pub fn verify(dir: &Path, key: Option<&SigningKey>) -> Result<Seal, PlanError> {
     };
     for (name, digest) in &list.files {
         let path = dir.join(name);
-        let file = crate::files::open_regular_no_link(&path)
-            .map_err(|source| PlanError::Read {
-                path: path.clone(),
-                source,
-            })?;
+        let file = crate::files::open_regular_no_link(&path).map_err(|source| PlanError::Read {
+            path: path.clone(),
+            source,
+        })?;
         let mut hasher = Sha256::new();
         std::io::copy(&mut std::io::Read::take(file, FILE_LIMIT), &mut hasher).map_err(
             |source| PlanError::Read {

@@ -74,7 +74,8 @@ impl PlanOptions {
         if let Some(url) = &self.redirect_url {
             let parsed = url::Url::parse(url).ok();
             let web = parsed.as_ref().is_some_and(|u| {
-                matches!(u.scheme(), "https" | "http") && u.host_str().is_some_and(|h| !h.is_empty())
+                matches!(u.scheme(), "https" | "http")
+                    && u.host_str().is_some_and(|h| !h.is_empty())
             });
             // The URL parser drops line breaks and tabs; the invitation must carry the URL as
             // it was reviewed.

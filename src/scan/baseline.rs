@@ -153,10 +153,11 @@ pub fn compare(
     findings: &mut [Finding],
     path: &Path,
 ) -> Result<Baseline, BaselineError> {
-    let bytes = crate::files::read_bounded(path, BASELINE_LIMIT).map_err(|source| BaselineError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
+    let bytes =
+        crate::files::read_bounded(path, BASELINE_LIMIT).map_err(|source| BaselineError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
     let file: File = serde_json::from_slice(&bytes).map_err(|e| BaselineError::Format {
         path: path.to_owned(),
         message: e.to_string(),

@@ -28,10 +28,7 @@ const LIST_LIMIT: u64 = 1024 * crate::files::MIB;
 /// characters without white space or control characters. Anything else (a line of some other
 /// file) is refused without being quoted.
 fn names_an_account(cell: &str) -> bool {
-    let id = cell.len() == 36
-        && cell
-            .chars()
-            .all(|c| c.is_ascii_hexdigit() || c == '-');
+    let id = cell.len() == 36 && cell.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
     let upn = cell.contains('@') && cell.len() <= 1024;
     (id || upn) && !cell.chars().any(|c| c.is_whitespace() || c.is_control())
 }

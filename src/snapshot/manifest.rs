@@ -224,7 +224,10 @@ where
             f.write_str("an object of collections")
         }
 
-        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<Self::Value, A::Error> {
             let mut out = BTreeMap::new();
             while let Some((name, entry)) = map.next_entry::<String, CollectionEntry>()? {
                 if out.contains_key(&name) {

@@ -57,8 +57,7 @@ impl SnapshotWriter {
             format!("{name}.jsonl")
         };
         let target = self.dir.join(&file_name);
-        let (tmp, f) =
-            crate::output::create_temporary(&target).map_err(write_error(&target))?;
+        let (tmp, f) = crate::output::create_temporary(&target).map_err(write_error(&target))?;
         let out: Box<dyn Write + Send> = if self.zstd {
             Box::new(
                 zstd::Encoder::new(f, 3)
