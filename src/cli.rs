@@ -230,6 +230,8 @@ pub struct GenerateArgs {
     /// Compress collection files with zstd.
     #[arg(long)]
     pub zstd: bool,
+    #[command(flatten)]
+    pub shape: crate::synth::Shape,
 }
 
 #[derive(Debug, Subcommand)]

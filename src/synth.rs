@@ -181,6 +181,78 @@ fn plans(rng: &mut Rng, exchange: bool) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// Heavy tails a real tenant can have, on top of the usual mix: they make a scan's cost depend
+/// on shapes, not only on size, so the benchmarks can keep it linear.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::Args)]
+pub struct Shape {
+    /// Accounts that share one address: a vendor's shared mailbox set as the mail of every
+    /// account of that vendor (local guests, spread over the tenant).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub shared_address: usize,
+    /// Accounts holding hundreds of proxy addresses (service and shared accounts).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub many_proxies: usize,
+    /// Per cent of all accounts turned into local guests that a blocker stops (synced, with
+    /// onPremisesUserPrincipalName): a blocker-heavy tenant.
+    #[arg(long, default_value_t = 0, value_name = "PERCENT", value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub blocked_pct: u8,
+}
+
+impl Shape {
+    /// A short name for folders, empty for the usual mix.
+    pub fn label(&self) -> String {
+        if *self == Shape::default() {
+            return String::new();
+        }
+        format!(
+            "-shared{}-proxies{}-blocked{}",
+            self.shared_address, self.many_proxies, self.blocked_pct
+        )
+    }
+}
+
+/// The address every account of the shared group holds.
+const SHARED_ADDRESS: &str = "accounts-payable@vendor-shared.example";
+const PROXIES_EACH: usize = 300;
+
+/// Whether `index` is one of `k` accounts spread evenly over `n`.
+fn spread(index: usize, k: usize, n: usize) -> bool {
+    k > 0 && n > 0 && (index * k) / n != ((index + 1) * k) / n
+}
+
+/// The account at `index`, with the heavy tails of `shape` applied.
+fn shaped_user(seed: u64, index: usize, total: usize, shape: &Shape) -> User {
+    let mut u = user(seed, index);
+    let local = |u: &mut User| {
+        u.user_principal_name = format!("v-{}", u.user_principal_name.trim_start_matches("v-"));
+        u.user_principal_name = u.user_principal_name.replace("#EXT#", "");
+        u.creation_type = None;
+        u.external_user_state = None;
+        u.user_type = "Guest";
+    };
+    if spread(index, shape.shared_address, total) {
+        local(&mut u);
+        u.mail = Some(SHARED_ADDRESS.into());
+        u.proxy_addresses = vec![format!("SMTP:{SHARED_ADDRESS}")];
+        u.on_premises_user_principal_name = None;
+    } else if spread(index, total * shape.blocked_pct as usize / 100, total) {
+        local(&mut u);
+        u.on_premises_sync_enabled = Some(true);
+        u.on_premises_user_principal_name = Some(format!("v-{index}@corp.{DOMAIN}"));
+    }
+    if spread(index, shape.many_proxies, total) {
+        let handle = u
+            .user_principal_name
+            .split('@')
+            .next()
+            .unwrap_or("svc")
+            .to_owned();
+        u.proxy_addresses
+            .extend((0..PROXIES_EACH).map(|k| format!("smtp:{handle}.alias{k}@{DOMAIN}")));
+    }
+    u
+}
+
 fn user(seed: u64, index: usize) -> User {
     let mut rng = Rng::new(seed, index as u64);
     let given = rng.pick(FIRST);
@@ -295,7 +367,13 @@ fn collide(users: &mut [User], rng: &mut Rng) {
 /// Writes a generated tenant to `dir`, which must be new or empty. The tenant is written to a
 /// hidden sibling folder first and renamed into place whole, so a failure leaves nothing that
 /// looks like a snapshot, and an existing snapshot is never overwritten.
-pub fn generate(dir: &Path, users: usize, seed: u64, zstd: bool) -> Result<(), SnapshotError> {
+pub fn generate(
+    dir: &Path,
+    users: usize,
+    seed: u64,
+    zstd: bool,
+    shape: &Shape,
+) -> Result<(), SnapshotError> {
     let taken = |path: &Path| SnapshotError::Write {
         path: path.to_owned(),
         source: std::io::Error::new(
@@ -311,7 +389,7 @@ pub fn generate(dir: &Path, users: usize, seed: u64, zstd: bool) -> Result<(), S
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "snapshot".into());
     let staging = dir.with_file_name(format!(".{name}.{}.partial", std::process::id()));
-    let written = write_tenant(&staging, users, seed, zstd).and_then(|()| {
+    let written = write_tenant(&staging, users, seed, zstd, shape).and_then(|()| {
         if dir.exists() {
             std::fs::remove_dir(dir).map_err(write_error(dir))?;
         }
@@ -323,7 +401,13 @@ pub fn generate(dir: &Path, users: usize, seed: u64, zstd: bool) -> Result<(), S
     written
 }
 
-fn write_tenant(dir: &Path, users: usize, seed: u64, zstd: bool) -> Result<(), SnapshotError> {
+fn write_tenant(
+    dir: &Path,
+    users: usize,
+    seed: u64,
+    zstd: bool,
+    shape: &Shape,
+) -> Result<(), SnapshotError> {
     if dir.exists() {
         return Err(SnapshotError::Write {
             path: dir.to_owned(),
@@ -379,7 +463,7 @@ fn write_tenant(dir: &Path, users: usize, seed: u64, zstd: bool) -> Result<(), S
             .map(|&c| {
                 let mut rng = Rng::new(seed ^ 0xC011_1DE5, c as u64);
                 let mut list: Vec<User> = (c * CHUNK..((c + 1) * CHUNK).min(users))
-                    .map(|i| user(seed, i))
+                    .map(|i| shaped_user(seed, i, users, shape))
                     .collect();
                 collide(&mut list, &mut rng);
                 let mut out = Vec::with_capacity(list.len() * 900);

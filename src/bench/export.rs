@@ -18,7 +18,7 @@ pub fn export(args: BenchExportArgs) -> Result<u8, Error> {
             args.users,
             tenant.display()
         );
-        crate::synth::generate(&tenant, args.users, 1, false)?;
+        crate::synth::generate(&tenant, args.users, 1, false, &Default::default())?;
     }
     let out = args.dir.join(format!("export-{}", args.users));
     if out.exists() {

@@ -49,6 +49,8 @@ pub struct BenchArgs {
     /// Scope of the measured scan.
     #[arg(long, value_enum, default_value = "likely-guests")]
     pub scope: ScopeChoice,
+    #[command(flatten)]
+    pub shape: crate::synth::Shape,
 }
 
 pub(crate) fn io(what: &str) -> impl FnOnce(std::io::Error) -> Error + '_ {
@@ -85,16 +87,19 @@ pub(crate) fn median(mut v: Vec<Duration>) -> Duration {
 
 /// The generated tenant of `args`, made on first use.
 pub(crate) fn tenant(args: &BenchArgs) -> Result<PathBuf, Error> {
-    let tenant = args
-        .dir
-        .join(format!("tenant-{}-seed{}", args.users, args.seed));
+    let tenant = args.dir.join(format!(
+        "tenant-{}-seed{}{}",
+        args.users,
+        args.seed,
+        args.shape.label()
+    ));
     if !tenant.join("manifest.json").exists() {
         eprintln!(
             "generating {} accounts in {} ...",
             args.users,
             tenant.display()
         );
-        crate::synth::generate(&tenant, args.users, args.seed, false)?;
+        crate::synth::generate(&tenant, args.users, args.seed, false, &args.shape)?;
     }
     Ok(tenant)
 }

@@ -90,6 +90,19 @@ pub fn run(args: BenchArgs) -> Result<u8, Error> {
         mib(scan_peak * 1024),
         (scan_peak * 1024) as f64 / size as f64
     );
+    // Where the time goes: one more scan with the timings switch on.
+    let timings = scan()
+        .env("B2BREADY_TIMINGS", "1")
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .map_err(io("cannot start the measured process"))?;
+    println!("phases of one scan:");
+    for line in String::from_utf8_lossy(&timings.stderr)
+        .lines()
+        .filter(|l| l.starts_with("timing:"))
+    {
+        println!("  {}", line.trim_start_matches("timing: "));
+    }
     Ok(0)
 }
 

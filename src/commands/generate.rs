@@ -4,7 +4,7 @@ use crate::cli::GenerateArgs;
 use crate::error::Error;
 
 pub fn run(args: GenerateArgs) -> Result<u8, Error> {
-    crate::synth::generate(&args.out, args.users, args.seed, args.zstd)?;
+    crate::synth::generate(&args.out, args.users, args.seed, args.zstd, &args.shape)?;
     eprintln!(
         "wrote a tenant of {} accounts (seed {}) to {}",
         args.users,

@@ -78,7 +78,14 @@ fn write_files(
     std::thread::scope(|s| {
         let jobs: Vec<_> = files
             .iter()
-            .map(|(name, render)| s.spawn(move || write_file(out, name, |w| render(result, w))))
+            .map(|(name, render)| {
+                s.spawn(move || {
+                    let clock = crate::scan::Phases::start();
+                    let written = write_file(out, name, |w| render(result, w));
+                    clock.mark(&format!("write {name}"));
+                    written
+                })
+            })
             .collect();
         jobs.into_iter()
             .map(|j| {
