@@ -153,6 +153,11 @@ pub struct SimulateArgs {
     /// Address to listen on; port 0 picks a free port (printed on the first line).
     #[arg(long, default_value = "127.0.0.1:0")]
     pub listen: String,
+    /// Connections served at once, one worker thread each; an idle connection gives its
+    /// worker up when another connection waits.
+    #[arg(long, value_name = "N", default_value_t = 32,
+          value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub workers: u16,
     /// The client id the token endpoint accepts (the secret comes from
     /// B2BREADY_SIMULATOR_SECRET, default "simulator-secret").
     #[arg(long, default_value = "b2bready-simulator")]

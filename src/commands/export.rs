@@ -76,6 +76,10 @@ pub fn simulate(args: SimulateArgs) -> Result<u8, Error> {
     if let Some(path) = &args.client_certificate {
         sim.certificate = Some(crate::simulator::load_certificate(path).map_err(Error::Usage)?);
     }
-    sim.serve(&args.listen).map_err(Error::Usage)?;
+    let limits = crate::simulator::http::Limits {
+        workers: usize::from(args.workers),
+        ..crate::simulator::http::Limits::default()
+    };
+    sim.serve(&args.listen, limits).map_err(Error::Usage)?;
     Ok(0)
 }

@@ -7,11 +7,13 @@ mod arm;
 mod batch;
 mod collections;
 mod faults;
+pub mod http;
 mod respond;
 mod routes;
 mod token;
 
 use std::collections::HashMap;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::AtomicU64;
@@ -143,25 +145,17 @@ impl Simulator {
         }
     }
 
-    /// Serves until the process ends. Prints the address first, so a caller that asked for
-    /// port 0 learns the port.
-    pub fn serve(self, listen: &str) -> Result<(), String> {
-        let server = tiny_http::Server::http(listen)
-            .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
-        let addr = server
-            .server_addr()
-            .to_ip()
-            .ok_or_else(|| "the server has no IP address".to_owned())?;
+    /// Serves on `listen` until the process ends, within `limits`. Prints the address first,
+    /// so a caller that asked for port 0 learns the port.
+    pub fn serve(self, listen: &str, limits: http::Limits) -> Result<(), String> {
+        let failed = |e: std::io::Error| format!("cannot listen on {listen}: {e}");
+        let addrs: Vec<SocketAddr> = listen.to_socket_addrs().map_err(failed)?.collect();
+        let server = http::Server::bind(&addrs, limits).map_err(failed)?;
+        let addr = server.local_addr().map_err(failed)?;
         println!("listening on http://{addr}");
         use std::io::Write;
         let _ = std::io::stdout().flush();
-        let sim = std::sync::Arc::new(self);
-        std::thread::scope(|s| {
-            for request in server.incoming_requests() {
-                let sim = &sim;
-                s.spawn(move || routes::handle(sim, request));
-            }
-        });
+        server.run(&|request| routes::handle(&self, request));
         Ok(())
     }
 }

@@ -6,9 +6,9 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use tiny_http::Request;
 
 use super::Simulator;
+use super::http::Request;
 use super::respond::respond;
 
 /// Starts a device code sign-in; the simulated person signs in after two polls.
@@ -61,10 +61,8 @@ fn oauth_error(code: &str, text: &str) -> Value {
 }
 
 /// `POST /{tenant}/oauth2/v2.0/token`, by grant type.
-pub(super) fn token(sim: &Simulator, mut request: Request) {
-    let mut body = String::new();
-    let _ = request.as_reader().read_to_string(&mut body);
-    let form: Form = url::form_urlencoded::parse(body.as_bytes())
+pub(super) fn token(sim: &Simulator, request: Request) {
+    let form: Form = url::form_urlencoded::parse(request.body())
         .into_owned()
         .collect();
     match field(&form, "grant_type") {

@@ -1,0 +1,207 @@
+//! The simulator facing a hostile client or a hostile snapshot: each test replays one attack
+//! against a real `b2bready simulate` over loopback and checks the safe behaviour. Every loop
+//! here is bounded in count and time, and nothing listens beyond loopback.
+
+use std::io::{BufRead, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::common::{SIM_CLIENT, SIM_SECRET, Simulator, contoso};
+
+const CONTOSO: &str = "2f6a3b1c-8d4e-4f5a-9b7c-1e2d3c4b5a69";
+
+fn http() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .expect("client")
+}
+
+/// A form POST; the status and the JSON body.
+fn post_form(url: &str, form: &[(&str, &str)]) -> (u16, Value) {
+    let r = http().post(url).form(form).send().expect("request");
+    let status = r.status().as_u16();
+    (status, r.json().unwrap_or(Value::Null))
+}
+
+fn get(url: &str, token: &str) -> u16 {
+    http()
+        .get(url)
+        .bearer_auth(token)
+        .send()
+        .expect("request")
+        .status()
+        .as_u16()
+}
+
+/// `host:port` of a simulator's `http://host:port`.
+fn host_port(sim: &Simulator) -> String {
+    sim.url.trim_start_matches("http://").to_owned()
+}
+
+/// Sends `raw` on a new connection and reads the answer until the server closes or stops
+/// sending: the status and the body.
+fn exchange(addr: &str, raw: &[u8]) -> (u16, String) {
+    let stream = TcpStream::connect(addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(15)))
+        .expect("timeout");
+    stream
+        .set_write_timeout(Some(Duration::from_secs(15)))
+        .expect("timeout");
+    (&stream).write_all(raw).expect("send");
+    let mut answer = Vec::new();
+    let _ = (&stream).take(1 << 20).read_to_end(&mut answer);
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no HTTP answer: {text:?}"));
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+#[test]
+fn an_oversized_request_is_refused_with_413_before_anything_is_allocated_for_it() {
+    let sim = Simulator::start(&contoso(), &[]);
+    let addr = host_port(&sim);
+    // Declares 93 GiB, sends three bytes: refused at once, before authentication.
+    for path in [
+        format!("/{CONTOSO}/oauth2/v2.0/token"),
+        "/v1.0/$batch".to_owned(),
+    ] {
+        let raw = format!(
+            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+             Content-Length: 99999999999\r\n\r\nabc"
+        );
+        let (status, body) = exchange(&addr, raw.as_bytes());
+        assert_eq!(status, 413, "{path}: {body}");
+        let body: Value = serde_json::from_str(&body).expect("JSON body");
+        assert_eq!(body["error"]["code"], "RequestEntityTooLarge", "{body}");
+        assert!(body["error"]["message"].is_string(), "{body}");
+    }
+    // One byte over 4 MiB is refused, and so is a chunked body that says it is bigger; a
+    // header section without end is refused too.
+    let raw = format!(
+        "POST /v1.0/$batch HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\n\r\n",
+        (4 << 20) + 1
+    );
+    assert_eq!(exchange(&addr, raw.as_bytes()).0, 413);
+    let raw = format!(
+        "POST /v1.0/$batch HTTP/1.1\r\nHost: {addr}\r\nTransfer-Encoding: chunked\r\n\r\n\
+         FFFFFFFFFF\r\nabc"
+    );
+    assert_eq!(exchange(&addr, raw.as_bytes()).0, 413);
+    let mut raw = format!("GET /v1.0/users HTTP/1.1\r\nHost: {addr}\r\nX-Filler: ").into_bytes();
+    raw.extend(std::iter::repeat_n(b'a', 128 << 10));
+    assert_eq!(exchange(&addr, &raw).0, 431);
+    // The simulator is still there, and a body of exactly 4 MiB is read and answered.
+    let token = sim.token(CONTOSO);
+    let batch = r#"{"requests":[{"id":"1","method":"GET","url":"/users/nobody/memberOf"}]}"#;
+    let mut body = batch.as_bytes().to_vec();
+    body.resize(4 << 20, b' ');
+    let r = http()
+        .post(format!("{}/v1.0/$batch", sim.url))
+        .bearer_auth(&token)
+        .header("Content-Type", "application/json")
+        .body(body)
+        .send()
+        .expect("batch");
+    assert_eq!(r.status().as_u16(), 200);
+    let answer: Value = r.json().expect("JSON");
+    assert_eq!(answer["responses"][0]["status"], 404, "{answer}");
+}
+
+/// A simulator of our own, to read its process's thread count.
+struct Process {
+    child: Child,
+    addr: String,
+}
+
+impl Process {
+    fn start(snapshot: &Path) -> Self {
+        let exe = assert_cmd::cargo::cargo_bin("b2bready");
+        let mut child = Command::new(exe)
+            .arg("simulate")
+            .arg(snapshot)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the simulator");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("the simulator prints its address");
+        let addr = line
+            .trim()
+            .strip_prefix("listening on http://")
+            .expect("address line")
+            .to_owned();
+        Process { child, addr }
+    }
+
+    #[cfg(target_os = "linux")]
+    fn threads(&self) -> usize {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("/proc status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("Threads:"))
+            .and_then(|n| n.trim().parse().ok())
+            .expect("Threads: line")
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn idle_connections_neither_multiply_threads_nor_starve_a_client() {
+    let sim = Process::start(&contoso());
+    let url = format!("http://{}", sim.addr);
+    // 200 connections that never send a byte, held open for the whole test.
+    let idle: Vec<TcpStream> = (0..200)
+        .map(|_| TcpStream::connect(&sim.addr).expect("connect"))
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    #[cfg(target_os = "linux")]
+    let during = sim.threads();
+    // A client with something to ask is answered promptly.
+    let started = Instant::now();
+    let (status, body) = post_form(
+        &format!("{url}/{CONTOSO}/oauth2/v2.0/token"),
+        &[
+            ("client_id", SIM_CLIENT),
+            ("client_secret", SIM_SECRET),
+            ("scope", &format!("{url}/.default")),
+            ("grant_type", "client_credentials"),
+        ],
+    );
+    assert_eq!(status, 200, "{body}");
+    let token = body["access_token"].as_str().expect("access_token");
+    assert_eq!(get(&format!("{url}/v1.0/users"), token), 200);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    // The workers (32 by default) and the accepting thread, whatever the clients do.
+    #[cfg(target_os = "linux")]
+    {
+        let after = sim.threads();
+        assert!(during <= 40 && after <= 40, "{during} then {after} threads");
+    }
+    drop(idle);
+}
