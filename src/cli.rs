@@ -150,9 +150,14 @@ pub struct ExportArgs {
 pub struct SimulateArgs {
     /// The snapshot to serve as a tenant.
     pub snapshot: PathBuf,
-    /// Address to listen on; port 0 picks a free port (printed on the first line).
+    /// Address to listen on; port 0 picks a free port (printed on the first line). Loopback
+    /// only (127.0.0.0/8, ::1, localhost) unless --allow-remote is given.
     #[arg(long, default_value = "127.0.0.1:0")]
     pub listen: String,
+    /// Allow --listen on an address other than loopback. Anyone who can reach the port then
+    /// gets the tenant's data and tokens.
+    #[arg(long)]
+    pub allow_remote: bool,
     /// Connections served at once, one worker thread each; an idle connection gives its
     /// worker up when another connection waits.
     #[arg(long, value_name = "N", default_value_t = 32,

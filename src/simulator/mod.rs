@@ -26,6 +26,56 @@ pub use faults::Faults;
 use crate::snapshot::lines::{BlockReader, read_records};
 use crate::snapshot::{Manifest, SnapshotError, Status};
 
+/// Why the simulator cannot start. Every variant names the address it is about.
+#[derive(Debug, thiserror::Error)]
+pub enum SimulatorError {
+    #[error("refusing to listen on {listen}: {addr} is not a loopback address")]
+    Remote { listen: String, addr: SocketAddr },
+    #[error("cannot listen on {listen}")]
+    Listen {
+        listen: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl SimulatorError {
+    pub fn help(&self) -> Option<String> {
+        match self {
+            SimulatorError::Remote { .. } => Some(
+                "listen on 127.0.0.1, [::1] or localhost; to serve the tenant's data and tokens to every machine that can reach the port, add --allow-remote".into(),
+            ),
+            SimulatorError::Listen { .. } => None,
+        }
+    }
+}
+
+/// Whether an address stays on this machine (127.0.0.0/8 or ::1, also written as an IPv4
+/// address mapped into IPv6).
+pub fn is_loopback(addr: &SocketAddr) -> bool {
+    addr.ip().to_canonical().is_loopback()
+}
+
+/// The addresses `listen` names. Unless `allow_remote`, every one must be a loopback address:
+/// whoever reaches the port gets the tenant's data and tokens.
+pub fn listen_addrs(listen: &str, allow_remote: bool) -> Result<Vec<SocketAddr>, SimulatorError> {
+    let failed = |source| SimulatorError::Listen {
+        listen: listen.to_owned(),
+        source,
+    };
+    let addrs: Vec<SocketAddr> = listen.to_socket_addrs().map_err(failed)?.collect();
+    if addrs.is_empty() {
+        return Err(failed(std::io::Error::other("it names no address")));
+    }
+    match addrs.iter().find(|a| !is_loopback(a)) {
+        Some(addr) if !allow_remote => Err(SimulatorError::Remote {
+            listen: listen.to_owned(),
+            addr: *addr,
+        }),
+        _ => Ok(addrs),
+    }
+}
+
 /// A served collection: raw JSON lines (parsed only when a page is asked for), or why it is
 /// not there.
 pub enum Served {
@@ -145,12 +195,19 @@ impl Simulator {
         }
     }
 
-    /// Serves on `listen` until the process ends, within `limits`. Prints the address first,
-    /// so a caller that asked for port 0 learns the port.
-    pub fn serve(self, listen: &str, limits: http::Limits) -> Result<(), String> {
-        let failed = |e: std::io::Error| format!("cannot listen on {listen}: {e}");
-        let addrs: Vec<SocketAddr> = listen.to_socket_addrs().map_err(failed)?.collect();
-        let server = http::Server::bind(&addrs, limits).map_err(failed)?;
+    /// Serves on `addrs` (see `listen_addrs`) until the process ends, within `limits`.
+    /// Prints the address first, so a caller that asked for port 0 learns the port.
+    pub fn serve(
+        self,
+        listen: &str,
+        addrs: &[SocketAddr],
+        limits: http::Limits,
+    ) -> Result<(), SimulatorError> {
+        let failed = |source| SimulatorError::Listen {
+            listen: listen.to_owned(),
+            source,
+        };
+        let server = http::Server::bind(addrs, limits).map_err(failed)?;
         let addr = server.local_addr().map_err(failed)?;
         println!("listening on http://{addr}");
         use std::io::Write;

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::common::{SIM_CLIENT, SIM_SECRET, Simulator, contoso};
+use crate::common::{SIM_CLIENT, SIM_SECRET, Simulator, bin, contoso};
 
 const CONTOSO: &str = "2f6a3b1c-8d4e-4f5a-9b7c-1e2d3c4b5a69";
 
@@ -67,6 +67,71 @@ fn exchange(addr: &str, raw: &[u8]) -> (u16, String) {
         .map(|(_, b)| b.to_owned())
         .unwrap_or_default();
     (status, body)
+}
+
+/// Runs `b2bready simulate ARGS` for at most a few seconds: its exit code (None when it was
+/// still running and was stopped) and its stderr.
+fn run_briefly(args: &[&str]) -> (Option<i32>, String) {
+    let exe = assert_cmd::cargo::cargo_bin("b2bready");
+    let mut child = Command::new(exe)
+        .arg("simulate")
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the simulator");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let code = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status.code();
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut err = String::new();
+    if let Some(mut stderr) = child.stderr.take() {
+        let _ = stderr.read_to_string(&mut err);
+    }
+    (code, err)
+}
+
+#[test]
+fn a_non_loopback_listen_address_is_refused_unless_allow_remote_is_given() {
+    let snapshot = contoso();
+    let snapshot = snapshot.to_str().expect("utf-8 path");
+    // Every interface, IPv4 and IPv6: refused before anything listens.
+    for listen in ["0.0.0.0:0", "[::]:0"] {
+        let (code, err) = run_briefly(&[snapshot, "--listen", listen]);
+        assert_eq!(code, Some(2), "{listen}: {err}");
+        assert!(err.contains("is not a loopback address"), "{err}");
+        assert!(
+            err.contains("help:") && err.contains("--allow-remote"),
+            "{err}"
+        );
+    }
+    // With --allow-remote the refusal is lifted and a warning says what it means. The address
+    // belongs to a documentation range no machine has, so nothing is served to any network.
+    let (_, err) = run_briefly(&[snapshot, "--listen", "192.0.2.1:0", "--allow-remote"]);
+    assert!(!err.contains("is not a loopback address"), "{err}");
+    assert!(
+        err.contains("warning: --allow-remote")
+            && err.contains("Anyone who can reach this port gets the tenant's data and tokens"),
+        "{err}"
+    );
+    // Loopback by name is served as before.
+    let sim = Simulator::start(&contoso(), &["--listen", "localhost:0"]);
+    let token = sim.token(CONTOSO);
+    assert_eq!(get(&format!("{}/v1.0/organization", sim.url), &token), 200);
+    assert!(simulate_help().contains("--allow-remote"));
+}
+
+fn simulate_help() -> String {
+    let help = bin().args(["simulate", "--help"]).output().expect("help");
+    String::from_utf8_lossy(&help.stdout).into_owned()
 }
 
 #[test]
