@@ -14,7 +14,7 @@ mod token;
 
 use std::collections::HashMap;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::AtomicU64;
 use std::time::Instant;
@@ -23,12 +23,19 @@ use serde_json::Value;
 
 pub use faults::Faults;
 
-use crate::snapshot::lines::{BlockReader, read_records};
+use crate::snapshot::lines::{BlockReader, read_records, verify};
+use crate::snapshot::manifest::CollectionFile;
 use crate::snapshot::{Manifest, SnapshotError, Status};
 
-/// Why the simulator cannot start. Every variant names the address it is about.
+/// Why the simulator cannot start. Every variant names the file or address it is about.
 #[derive(Debug, thiserror::Error)]
 pub enum SimulatorError {
+    #[error(transparent)]
+    Snapshot(#[from] SnapshotError),
+    #[error(
+        "{path}: a served collection must be a regular file in the snapshot folder, not {kind}"
+    )]
+    NotAFile { path: PathBuf, kind: &'static str },
     #[error("refusing to listen on {listen}: {addr} is not a loopback address")]
     Remote { listen: String, addr: SocketAddr },
     #[error("cannot listen on {listen}")]
@@ -42,6 +49,10 @@ pub enum SimulatorError {
 impl SimulatorError {
     pub fn help(&self) -> Option<String> {
         match self {
+            SimulatorError::Snapshot(e) => e.help(),
+            SimulatorError::NotAFile { .. } => Some(
+                "copy the file itself into the snapshot folder; the simulator does not follow links out of it".into(),
+            ),
             SimulatorError::Remote { .. } => Some(
                 "listen on 127.0.0.1, [::1] or localhost; to serve the tenant's data and tokens to every machine that can reach the port, add --allow-remote".into(),
             ),
@@ -74,6 +85,29 @@ pub fn listen_addrs(listen: &str, allow_remote: bool) -> Result<Vec<SocketAddr>,
         }),
         _ => Ok(addrs),
     }
+}
+
+/// A collection file the manifest lists, refused unless it is a regular file in the folder:
+/// not a link that could lead anywhere, nor a pipe or device that never ends.
+fn regular_file(file: &CollectionFile) -> Result<(), SimulatorError> {
+    let meta = std::fs::symlink_metadata(&file.path).map_err(|source| SnapshotError::Io {
+        path: file.path.clone(),
+        source,
+    })?;
+    let kind = meta.file_type();
+    let kind = if kind.is_file() {
+        return Ok(());
+    } else if kind.is_symlink() {
+        "a symbolic link"
+    } else if kind.is_dir() {
+        "a folder"
+    } else {
+        "a special file"
+    };
+    Err(SimulatorError::NotAFile {
+        path: file.path.clone(),
+        kind,
+    })
 }
 
 /// A served collection: raw JSON lines (parsed only when a page is asked for), or why it is
@@ -112,11 +146,17 @@ pub struct Simulator {
 }
 
 impl Tenant {
-    pub fn load(dir: &Path) -> Result<Self, SnapshotError> {
+    /// Reads the collections of a snapshot folder, each checked against the manifest's count
+    /// and sha256 as a scan checks them.
+    pub fn load(dir: &Path) -> Result<Self, SimulatorError> {
         let manifest = Manifest::load(dir)?;
         let mut collections = HashMap::new();
         for name in crate::snapshot::manifest::COLLECTIONS {
-            let served = match manifest.file(dir, name) {
+            let file = manifest.file(dir, name);
+            if let Some(file) = &file {
+                regular_file(file)?;
+            }
+            let served = match file {
                 Some(file) if *name == "users" => {
                     let mut lines = Vec::new();
                     let mut reader = BlockReader::open(&file)?;
@@ -125,6 +165,7 @@ impl Tenant {
                             lines.push(String::from_utf8_lossy(l).trim().into());
                         }
                     }
+                    verify(&file, &reader.finish())?;
                     Served::Lines(lines)
                 }
                 Some(file) => Served::Lines(

@@ -4,13 +4,13 @@
 
 use std::io::{BufRead, Read, Write};
 use std::net::TcpStream;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::common::{SIM_CLIENT, SIM_SECRET, Simulator, bin, contoso};
+use crate::common::{SIM_CLIENT, SIM_SECRET, Simulator, Tenant, bin, contoso, stderr_of};
 
 const CONTOSO: &str = "2f6a3b1c-8d4e-4f5a-9b7c-1e2d3c4b5a69";
 
@@ -132,6 +132,71 @@ fn a_non_loopback_listen_address_is_refused_unless_allow_remote_is_given() {
 fn simulate_help() -> String {
     let help = bin().args(["simulate", "--help"]).output().expect("help");
     String::from_utf8_lossy(&help.stdout).into_owned()
+}
+
+/// A sealed snapshot of the base tenant in `dir`.
+fn snapshot(dir: &Path) -> PathBuf {
+    Tenant::base().write(&dir.join("snapshot"))
+}
+
+/// `simulate` on a snapshot it must refuse: exit code 2 and its stderr.
+fn refused(snapshot: &Path) -> String {
+    let o = bin()
+        .arg("simulate")
+        .arg(snapshot)
+        .timeout(Duration::from_secs(30))
+        .output()
+        .expect("run");
+    let err = stderr_of(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    err
+}
+
+#[test]
+fn a_collection_that_does_not_match_the_manifest_is_not_served() {
+    let dir = tempfile::tempdir().expect("temp");
+    let snap = snapshot(dir.path());
+    let users = snap.join("users.jsonl");
+    let original = std::fs::read_to_string(&users).expect("users");
+    // One more account than the manifest counts.
+    let first = original.lines().next().expect("a user").to_owned();
+    let extra = first.replacen("\"id\":\"", "\"id\":\"f", 1);
+    std::fs::write(&users, format!("{original}{extra}\n")).expect("write");
+    let err = refused(&snap);
+    assert!(err.contains("users.jsonl"), "{err}");
+    assert!(err.contains("the manifest counts"), "{err}");
+    // As many accounts, one of them edited.
+    std::fs::write(&users, original.replacen("\"id\":\"", "\"id\":\"f", 1)).expect("write");
+    let err = refused(&snap);
+    assert!(err.contains("users.jsonl"), "{err}");
+    assert!(err.contains("sha256"), "{err}");
+    std::fs::write(&users, &original).expect("write");
+    // Any other served collection, the same: a domain the tenant does not have.
+    let domains = snap.join("domains.jsonl");
+    let text = std::fs::read_to_string(&domains).expect("domains");
+    assert!(text.contains("\"id\":\"contoso.com\""), "{text}");
+    std::fs::write(&domains, text.replacen("contoso.com", "fabrikam.com", 1)).expect("write");
+    let err = refused(&snap);
+    assert!(
+        err.contains("domains.jsonl") && err.contains("sha256"),
+        "{err}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_collection_file_that_is_a_symbolic_link_is_refused() {
+    let dir = tempfile::tempdir().expect("temp");
+    let snap = snapshot(dir.path());
+    // The link leads out of the snapshot to a file with exactly the content the manifest
+    // vouches for: only the link itself is wrong.
+    let outside = dir.path().join("outside.jsonl");
+    std::fs::rename(snap.join("users.jsonl"), &outside).expect("move");
+    std::os::unix::fs::symlink(&outside, snap.join("users.jsonl")).expect("symlink");
+    let err = refused(&snap);
+    assert!(err.contains("users.jsonl"), "{err}");
+    assert!(err.contains("not a symbolic link"), "{err}");
+    assert!(err.contains("help:"), "{err}");
 }
 
 #[test]
