@@ -26,6 +26,14 @@ pub enum Command {
     /// Read a tenant through Microsoft Graph and Azure Resource Manager into a snapshot.
     Export(ExportArgs),
     /// Serve a snapshot as a Graph-compatible tenant on loopback, to rehearse an export.
+    ///
+    /// The simulator is a test double, not a security boundary: whoever can reach its port can
+    /// read the snapshot's data and get tokens for it (its device code sign-in approves itself
+    /// after two polls). It therefore listens on loopback only unless --allow-remote is given.
+    /// Its tokens and device codes are random, a device code only answers the client id that
+    /// asked for it, it serves only collection files that match the manifest's counts and
+    /// sha256, and it bounds what a client can make it spend: request line and headers 64 KiB,
+    /// bodies 4 MiB (413 beyond), 30 s idle, 10 s per request, --workers connections at once.
     Simulate(SimulateArgs),
     /// List and explain the rules.
     #[command(subcommand)]

@@ -2,6 +2,11 @@
 //! the OAuth token endpoint (client credentials, tokens that expire), the collections the
 //! export reads with real paging (opaque skip tokens, at most 999 per page, `$select`), ARM
 //! subscriptions and guestUsages, Graph's error bodies, and faults switched on per run.
+//!
+//! It is a test double, not a security boundary: it listens on loopback unless told
+//! otherwise, its tokens are random, its device code sign-in only answers the client that
+//! asked, it serves only collection files the manifest vouches for, and what one client can
+//! make it spend is bounded (see `http`).
 
 mod arm;
 mod batch;
@@ -134,15 +139,16 @@ pub struct Simulator {
     /// The trusted federated credential: issuer and subject.
     pub federated: Option<(String, String)>,
     pub faults: Faults,
+    /// Access tokens issued, with when they expire.
     tokens: Mutex<HashMap<String, Instant>>,
-    /// Device codes waiting for their person, with the polls left before they approve.
-    pub(crate) device_codes: Mutex<HashMap<String, u32>>,
-    pub(crate) refresh_tokens: Mutex<std::collections::HashSet<String>>,
+    /// Device codes waiting for their person.
+    pub(crate) device_codes: Mutex<HashMap<String, token::DeviceCode>>,
+    /// Refresh tokens issued, with the client they were issued to.
+    pub(crate) refresh_tokens: Mutex<HashMap<String, String>>,
     requests: AtomicU64,
     page_requests: AtomicU64,
     users_pages: AtomicU64,
     pub(crate) batch_requests: AtomicU64,
-    token_serial: AtomicU64,
 }
 
 impl Tenant {
@@ -227,12 +233,11 @@ impl Simulator {
             faults,
             tokens: Mutex::new(HashMap::new()),
             device_codes: Mutex::new(HashMap::new()),
-            refresh_tokens: Mutex::new(std::collections::HashSet::new()),
+            refresh_tokens: Mutex::new(HashMap::new()),
             requests: AtomicU64::new(0),
             page_requests: AtomicU64::new(0),
             users_pages: AtomicU64::new(0),
             batch_requests: AtomicU64::new(0),
-            token_serial: AtomicU64::new(0),
         }
     }
 

@@ -13,6 +13,7 @@ use serde_json::Value;
 use crate::common::{SIM_CLIENT, SIM_SECRET, Simulator, Tenant, bin, contoso, stderr_of};
 
 const CONTOSO: &str = "2f6a3b1c-8d4e-4f5a-9b7c-1e2d3c4b5a69";
+const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
 fn http() -> reqwest::blocking::Client {
     reqwest::blocking::Client::builder()
@@ -132,6 +133,167 @@ fn a_non_loopback_listen_address_is_refused_unless_allow_remote_is_given() {
 fn simulate_help() -> String {
     let help = bin().args(["simulate", "--help"]).output().expect("help");
     String::from_utf8_lossy(&help.stdout).into_owned()
+}
+
+/// The access token the simulator used to issue as its `serial`th, from a counter.
+fn counter_token(serial: u64) -> String {
+    format!(
+        "sim.{serial:08x}.{:016x}",
+        (serial + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    )
+}
+
+/// 32 random bytes, base64url: what every token and device code must be.
+fn is_random_token(token: &str) -> bool {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token)
+        .is_ok_and(|b| b.len() == 32)
+}
+
+#[test]
+fn tokens_cannot_be_predicted_from_a_counter() {
+    let sim = Simulator::start(&contoso(), &[]);
+    let tokens: Vec<String> = (0..5).map(|_| sim.token(CONTOSO)).collect();
+    let organization = format!("{}/v1.0/organization", sim.url);
+    // The tokens the counter would have given, in the order they were asked for, open nothing.
+    for serial in 0..8 {
+        assert_eq!(get(&organization, &counter_token(serial)), 401, "{serial}");
+    }
+    for t in &tokens {
+        assert!(is_random_token(t), "{t}");
+        assert_eq!(get(&organization, t), 200);
+    }
+    let mut unique = tokens.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), tokens.len(), "{tokens:?}");
+    // Device codes, user codes and refresh tokens are random too.
+    let devicecode = format!("{}/{CONTOSO}/oauth2/v2.0/devicecode", sim.url);
+    let scope = format!("{}/.default offline_access", sim.url);
+    let form = [("client_id", SIM_CLIENT), ("scope", scope.as_str())];
+    let (_, first) = post_form(&devicecode, &form);
+    let (_, second) = post_form(&devicecode, &form);
+    for code in [&first, &second] {
+        assert!(
+            is_random_token(code["device_code"].as_str().unwrap_or("")),
+            "{code}"
+        );
+        assert_ne!(code["user_code"], "SIMU-LATE", "{code}");
+    }
+    assert_ne!(first["device_code"], second["device_code"]);
+    assert_ne!(first["user_code"], second["user_code"]);
+    let token_url = format!("{}/{CONTOSO}/oauth2/v2.0/token", sim.url);
+    let code = first["device_code"].as_str().unwrap_or("");
+    let poll = [
+        ("grant_type", DEVICE_CODE_GRANT),
+        ("client_id", SIM_CLIENT),
+        ("device_code", code),
+    ];
+    let signed_in = (0..3)
+        .map(|_| post_form(&token_url, &poll))
+        .find(|(status, _)| *status == 200)
+        .expect("signed in after two polls")
+        .1;
+    assert!(
+        is_random_token(signed_in["refresh_token"].as_str().unwrap_or("")),
+        "{signed_in}"
+    );
+}
+
+#[test]
+fn a_device_code_gives_tokens_once_and_only_to_the_client_that_asked_for_it() {
+    let sim = Simulator::start(&contoso(), &[]);
+    let token_url = format!("{}/{CONTOSO}/oauth2/v2.0/token", sim.url);
+    // The codes the counter used to give are not codes.
+    for serial in 0..4 {
+        let guess = format!("dc{serial:08x}");
+        let poll = [
+            ("grant_type", DEVICE_CODE_GRANT),
+            ("client_id", SIM_CLIENT),
+            ("device_code", guess.as_str()),
+        ];
+        let (status, body) = post_form(&token_url, &poll);
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("expired_token"))
+        );
+    }
+    let scope = format!("{}/.default offline_access", sim.url);
+    let (status, code) = post_form(
+        &format!("{}/{CONTOSO}/oauth2/v2.0/devicecode", sim.url),
+        &[("client_id", SIM_CLIENT), ("scope", &scope)],
+    );
+    assert_eq!(status, 200, "{code}");
+    let device_code = code["device_code"].as_str().expect("device_code");
+    let poll_as = |client: &str| {
+        post_form(
+            &token_url,
+            &[
+                ("grant_type", DEVICE_CODE_GRANT),
+                ("client_id", client),
+                ("device_code", device_code),
+            ],
+        )
+    };
+    // Another application polls with the code, more often than it takes to approve: it never
+    // gets a token, and its polls do not count.
+    for _ in 0..5 {
+        let (status, body) = poll_as("another-application");
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_grant"))
+        );
+        assert!(body.get("access_token").is_none(), "{body}");
+    }
+    // The documented behaviour for the client that asked: approved after two polls.
+    for _ in 0..2 {
+        let (status, body) = poll_as(SIM_CLIENT);
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("authorization_pending"))
+        );
+    }
+    let (status, tokens) = poll_as(SIM_CLIENT);
+    assert_eq!(status, 200, "{tokens}");
+    assert_eq!(
+        get(
+            &format!("{}/v1.0/organization", sim.url),
+            tokens["access_token"].as_str().expect("access_token")
+        ),
+        200
+    );
+    // Used once, the code is gone.
+    let (status, body) = poll_as(SIM_CLIENT);
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("expired_token"))
+    );
+    // The refresh token works for its client only.
+    let refresh = tokens["refresh_token"].as_str().expect("refresh_token");
+    let refresh_as = |client: &str| {
+        post_form(
+            &token_url,
+            &[
+                ("grant_type", "refresh_token"),
+                ("client_id", client),
+                ("refresh_token", refresh),
+                ("scope", &scope),
+            ],
+        )
+    };
+    let (status, body) = refresh_as("another-application");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    assert_eq!(refresh_as(SIM_CLIENT).0, 200);
+    // The help says what this sign-in is worth.
+    let help = simulate_help();
+    assert!(
+        help.contains("test double, not a security boundary"),
+        "{help}"
+    );
 }
 
 /// A sealed snapshot of the base tenant in `dir`.
