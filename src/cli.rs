@@ -26,6 +26,14 @@ pub enum Command {
     /// Read a tenant through Microsoft Graph and Azure Resource Manager into a snapshot.
     Export(ExportArgs),
     /// Serve a snapshot as a Graph-compatible tenant on loopback, to rehearse an export.
+    ///
+    /// The simulator is a test double, not a security boundary: whoever can reach its port can
+    /// read the snapshot's data and get tokens for it (its device code sign-in approves itself
+    /// after two polls). It therefore listens on loopback only unless --allow-remote is given.
+    /// Its tokens and device codes are random, a device code only answers the client id that
+    /// asked for it, it serves only collection files that match the manifest's counts and
+    /// sha256, and it bounds what a client can make it spend: request line and headers 64 KiB,
+    /// bodies 4 MiB (413 beyond), 30 s idle, 10 s per request, --workers connections at once.
     Simulate(SimulateArgs),
     /// List and explain the rules.
     #[command(subcommand)]
@@ -154,9 +162,19 @@ pub struct ExportArgs {
 pub struct SimulateArgs {
     /// The snapshot to serve as a tenant.
     pub snapshot: PathBuf,
-    /// Address to listen on; port 0 picks a free port (printed on the first line).
+    /// Address to listen on; port 0 picks a free port (printed on the first line). Loopback
+    /// only (127.0.0.0/8, ::1, localhost) unless --allow-remote is given.
     #[arg(long, default_value = "127.0.0.1:0")]
     pub listen: String,
+    /// Allow --listen on an address other than loopback. Anyone who can reach the port then
+    /// gets the tenant's data and tokens.
+    #[arg(long)]
+    pub allow_remote: bool,
+    /// Connections served at once, one worker thread each; an idle connection gives its
+    /// worker up when another connection waits.
+    #[arg(long, value_name = "N", default_value_t = 32,
+          value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub workers: u16,
     /// The client id the token endpoint accepts (the secret comes from
     /// B2BREADY_SIMULATOR_SECRET, default "simulator-secret").
     #[arg(long, default_value = "b2bready-simulator")]

@@ -28,6 +28,8 @@ pub enum Error {
     Export(#[from] crate::export::ExportError),
     #[error(transparent)]
     Graph(#[from] crate::graph::GraphError),
+    #[error(transparent)]
+    Simulator(#[from] crate::simulator::SimulatorError),
     #[error("{0}")]
     Usage(String),
     #[error("{what}")]
@@ -64,6 +66,7 @@ impl Error {
         match self {
             Error::Snapshot(e) => e.help(),
             Error::Export(e) => e.help(),
+            Error::Simulator(e) => e.help(),
             Error::Config(e) => e.help(),
             Error::Baseline(crate::scan::baseline::BaselineError::OtherTenant { .. }) => Some(
                 "use a findings.json of this tenant as the baseline, or scan without --baseline once to start one".into(),

@@ -68,14 +68,27 @@ pub fn run(args: ExportArgs) -> Result<u8, Error> {
 }
 
 pub fn simulate(args: SimulateArgs) -> Result<u8, Error> {
-    let tenant = crate::simulator::Tenant::load(&args.snapshot)?;
+    use crate::simulator::{Simulator, Tenant, http, is_loopback, listen_addrs, load_certificate};
+    let addrs = listen_addrs(&args.listen, args.allow_remote)?;
+    if let Some(addr) = addrs.iter().find(|a| !is_loopback(a)) {
+        eprintln!(
+            "warning: --allow-remote: serving on {addr}, beyond this machine. Anyone who can reach \
+             this port gets the tenant's data and tokens; the simulator is a test double, not a \
+             security boundary."
+        );
+    }
+    let tenant = Tenant::load(&args.snapshot)?;
     let secret =
         std::env::var("B2BREADY_SIMULATOR_SECRET").unwrap_or_else(|_| "simulator-secret".into());
-    let mut sim = crate::simulator::Simulator::new(tenant, args.client_id, secret, args.faults);
+    let mut sim = Simulator::new(tenant, args.client_id, secret, args.faults);
     sim.federated = Some((args.federated_issuer, args.federated_subject));
     if let Some(path) = &args.client_certificate {
-        sim.certificate = Some(crate::simulator::load_certificate(path).map_err(Error::Usage)?);
+        sim.certificate = Some(load_certificate(path).map_err(Error::Usage)?);
     }
-    sim.serve(&args.listen).map_err(Error::Usage)?;
+    let limits = http::Limits {
+        workers: usize::from(args.workers),
+        ..http::Limits::default()
+    };
+    sim.serve(&args.listen, &addrs, limits)?;
     Ok(0)
 }

@@ -2,10 +2,10 @@
 //! those resources, which link the tenant to a subscription for billing.
 
 use serde_json::{Value, json};
-use tiny_http::Request;
 
 use super::Simulator;
 use super::collections::{param, served};
+use super::http::Request;
 use super::respond::respond;
 
 /// Subscriptions, and the guestUsages resources that link the tenant to one.

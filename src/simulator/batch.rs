@@ -4,8 +4,8 @@
 use std::sync::atomic::Ordering;
 
 use serde_json::{Value, json};
-use tiny_http::Request;
 
+use super::http::Request;
 use super::respond::{denied, graph_error, respond};
 use super::routes::admit;
 use super::{Served, Simulator};
@@ -62,14 +62,12 @@ fn per_user(sim: &Simulator, id: &str, kind: &str) -> (u16, Value) {
 }
 
 /// `POST /v1.0/$batch`, once its token is accepted.
-pub(super) fn serve_batch(sim: &Simulator, mut request: Request) {
+pub(super) fn serve_batch(sim: &Simulator, request: Request) {
     if let Err((status, body)) = admit(sim, &request) {
         return respond(request, status, &body, &[]);
     }
-    let mut body = String::new();
-    let _ = request.as_reader().read_to_string(&mut body);
     std::thread::sleep(sim.faults.latency());
-    let (status, answer) = batch(sim, &body);
+    let (status, answer) = batch(sim, &String::from_utf8_lossy(request.body()));
     respond(request, status, &answer, &[])
 }
 

@@ -4,8 +4,8 @@
 use std::sync::atomic::Ordering;
 
 use serde_json::{Value, json};
-use tiny_http::Request;
 
+use super::http::Request;
 use super::respond::{denied, graph_error, respond, respond_text};
 use super::{Served, Simulator};
 use crate::snapshot::Status;
@@ -135,12 +135,7 @@ fn page(
         .iter()
         .map(|l| project(l, select.as_deref()))
         .collect();
-    let host = request
-        .headers()
-        .iter()
-        .find(|h| h.field.equiv("Host"))
-        .map(|h| h.value.as_str().to_owned())
-        .unwrap_or_else(|| "localhost".into());
+    let host = request.header("Host").unwrap_or("localhost").to_owned();
     let users_page = collection == "users" && {
         let n = sim.users_pages.fetch_add(1, Ordering::SeqCst) + 1;
         sim.faults.repeat_now(n)

@@ -2,17 +2,24 @@
 //! the OAuth token endpoint (client credentials, tokens that expire), the collections the
 //! export reads with real paging (opaque skip tokens, at most 999 per page, `$select`), ARM
 //! subscriptions and guestUsages, Graph's error bodies, and faults switched on per run.
+//!
+//! It is a test double, not a security boundary: it listens on loopback unless told
+//! otherwise, its tokens are random, its device code sign-in only answers the client that
+//! asked, it serves only collection files the manifest vouches for, and what one client can
+//! make it spend is bounded (see `http`).
 
 mod arm;
 mod batch;
 mod collections;
 mod faults;
+pub mod http;
 mod respond;
 mod routes;
 mod token;
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::AtomicU64;
 use std::time::Instant;
@@ -21,8 +28,92 @@ use serde_json::Value;
 
 pub use faults::Faults;
 
-use crate::snapshot::lines::{BlockReader, read_records};
+use crate::snapshot::lines::{BlockReader, read_records, verify};
+use crate::snapshot::manifest::CollectionFile;
 use crate::snapshot::{Manifest, SnapshotError, Status};
+
+/// Why the simulator cannot start. Every variant names the file or address it is about.
+#[derive(Debug, thiserror::Error)]
+pub enum SimulatorError {
+    #[error(transparent)]
+    Snapshot(#[from] SnapshotError),
+    #[error(
+        "{path}: a served collection must be a regular file in the snapshot folder, not {kind}"
+    )]
+    NotAFile { path: PathBuf, kind: &'static str },
+    #[error("refusing to listen on {listen}: {addr} is not a loopback address")]
+    Remote { listen: String, addr: SocketAddr },
+    #[error("cannot listen on {listen}")]
+    Listen {
+        listen: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl SimulatorError {
+    pub fn help(&self) -> Option<String> {
+        match self {
+            SimulatorError::Snapshot(e) => e.help(),
+            SimulatorError::NotAFile { .. } => Some(
+                "copy the file itself into the snapshot folder; the simulator does not follow links out of it".into(),
+            ),
+            SimulatorError::Remote { .. } => Some(
+                "listen on 127.0.0.1, [::1] or localhost; to serve the tenant's data and tokens to every machine that can reach the port, add --allow-remote".into(),
+            ),
+            SimulatorError::Listen { .. } => None,
+        }
+    }
+}
+
+/// Whether an address stays on this machine (127.0.0.0/8 or ::1, also written as an IPv4
+/// address mapped into IPv6).
+pub fn is_loopback(addr: &SocketAddr) -> bool {
+    addr.ip().to_canonical().is_loopback()
+}
+
+/// The addresses `listen` names. Unless `allow_remote`, every one must be a loopback address:
+/// whoever reaches the port gets the tenant's data and tokens.
+pub fn listen_addrs(listen: &str, allow_remote: bool) -> Result<Vec<SocketAddr>, SimulatorError> {
+    let failed = |source| SimulatorError::Listen {
+        listen: listen.to_owned(),
+        source,
+    };
+    let addrs: Vec<SocketAddr> = listen.to_socket_addrs().map_err(failed)?.collect();
+    if addrs.is_empty() {
+        return Err(failed(std::io::Error::other("it names no address")));
+    }
+    match addrs.iter().find(|a| !is_loopback(a)) {
+        Some(addr) if !allow_remote => Err(SimulatorError::Remote {
+            listen: listen.to_owned(),
+            addr: *addr,
+        }),
+        _ => Ok(addrs),
+    }
+}
+
+/// A collection file the manifest lists, refused unless it is a regular file in the folder:
+/// not a link that could lead anywhere, nor a pipe or device that never ends.
+fn regular_file(file: &CollectionFile) -> Result<(), SimulatorError> {
+    let meta = std::fs::symlink_metadata(&file.path).map_err(|source| SnapshotError::Io {
+        path: file.path.clone(),
+        source,
+    })?;
+    let kind = meta.file_type();
+    let kind = if kind.is_file() {
+        return Ok(());
+    } else if kind.is_symlink() {
+        "a symbolic link"
+    } else if kind.is_dir() {
+        "a folder"
+    } else {
+        "a special file"
+    };
+    Err(SimulatorError::NotAFile {
+        path: file.path.clone(),
+        kind,
+    })
+}
 
 /// A served collection: raw JSON lines (parsed only when a page is asked for), or why it is
 /// not there.
@@ -48,23 +139,30 @@ pub struct Simulator {
     /// The trusted federated credential: issuer and subject.
     pub federated: Option<(String, String)>,
     pub faults: Faults,
+    /// Access tokens issued, with when they expire.
     tokens: Mutex<HashMap<String, Instant>>,
-    /// Device codes waiting for their person, with the polls left before they approve.
-    pub(crate) device_codes: Mutex<HashMap<String, u32>>,
-    pub(crate) refresh_tokens: Mutex<std::collections::HashSet<String>>,
+    /// Device codes waiting for their person.
+    pub(crate) device_codes: Mutex<HashMap<String, token::DeviceCode>>,
+    /// Refresh tokens issued, with the client they were issued to.
+    pub(crate) refresh_tokens: Mutex<HashMap<String, String>>,
     requests: AtomicU64,
     page_requests: AtomicU64,
     users_pages: AtomicU64,
     pub(crate) batch_requests: AtomicU64,
-    token_serial: AtomicU64,
 }
 
 impl Tenant {
-    pub fn load(dir: &Path) -> Result<Self, SnapshotError> {
+    /// Reads the collections of a snapshot folder, each checked against the manifest's count
+    /// and sha256 as a scan checks them.
+    pub fn load(dir: &Path) -> Result<Self, SimulatorError> {
         let manifest = Manifest::load(dir)?;
         let mut collections = HashMap::new();
         for name in crate::snapshot::manifest::COLLECTIONS {
-            let served = match manifest.file(dir, name) {
+            let file = manifest.file(dir, name);
+            if let Some(file) = &file {
+                regular_file(file)?;
+            }
+            let served = match file {
                 Some(file) if *name == "users" => {
                     let mut lines = Vec::new();
                     let mut reader = BlockReader::open(&file)?;
@@ -73,6 +171,7 @@ impl Tenant {
                             lines.push(String::from_utf8_lossy(l).trim().into());
                         }
                     }
+                    verify(&file, &reader.finish())?;
                     Served::Lines(lines)
                 }
                 Some(file) => Served::Lines(
@@ -134,34 +233,32 @@ impl Simulator {
             faults,
             tokens: Mutex::new(HashMap::new()),
             device_codes: Mutex::new(HashMap::new()),
-            refresh_tokens: Mutex::new(std::collections::HashSet::new()),
+            refresh_tokens: Mutex::new(HashMap::new()),
             requests: AtomicU64::new(0),
             page_requests: AtomicU64::new(0),
             users_pages: AtomicU64::new(0),
             batch_requests: AtomicU64::new(0),
-            token_serial: AtomicU64::new(0),
         }
     }
 
-    /// Serves until the process ends. Prints the address first, so a caller that asked for
-    /// port 0 learns the port.
-    pub fn serve(self, listen: &str) -> Result<(), String> {
-        let server = tiny_http::Server::http(listen)
-            .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
-        let addr = server
-            .server_addr()
-            .to_ip()
-            .ok_or_else(|| "the server has no IP address".to_owned())?;
+    /// Serves on `addrs` (see `listen_addrs`) until the process ends, within `limits`.
+    /// Prints the address first, so a caller that asked for port 0 learns the port.
+    pub fn serve(
+        self,
+        listen: &str,
+        addrs: &[SocketAddr],
+        limits: http::Limits,
+    ) -> Result<(), SimulatorError> {
+        let failed = |source| SimulatorError::Listen {
+            listen: listen.to_owned(),
+            source,
+        };
+        let server = http::Server::bind(addrs, limits).map_err(failed)?;
+        let addr = server.local_addr().map_err(failed)?;
         println!("listening on http://{addr}");
         use std::io::Write;
         let _ = std::io::stdout().flush();
-        let sim = std::sync::Arc::new(self);
-        std::thread::scope(|s| {
-            for request in server.incoming_requests() {
-                let sim = &sim;
-                s.spawn(move || routes::handle(sim, request));
-            }
-        });
+        server.run(&|request| routes::handle(&self, request));
         Ok(())
     }
 }

@@ -2,19 +2,14 @@
 //! Graph's error body.
 
 use serde_json::{Value, json};
-use tiny_http::{Header, Request, Response};
+
+use super::http::Request;
 
 /// A JSON answer, with any extra headers.
 pub(super) fn respond(request: Request, status: u16, body: &Value, extra: &[(&str, &str)]) {
-    let mut response = Response::from_string(body.to_string()).with_status_code(status);
     let mut headers = vec![("Content-Type", "application/json")];
     headers.extend_from_slice(extra);
-    for (k, v) in headers {
-        if let Ok(h) = Header::from_bytes(k.as_bytes(), v.as_bytes()) {
-            response.add_header(h);
-        }
-    }
-    let _ = request.respond(response);
+    request.respond(status, &headers, body.to_string().into_bytes())
 }
 
 /// Graph's error body, with the innerError Graph adds.
@@ -26,11 +21,11 @@ pub(super) fn graph_error(code: &str, message: &str) -> Value {
 
 /// A JSON answer already assembled as text.
 pub(super) fn respond_text(request: Request, status: u16, body: String) {
-    let mut response = Response::from_string(body).with_status_code(status);
-    if let Ok(h) = Header::from_bytes(&b"Content-Type"[..], &b"application/json"[..]) {
-        response.add_header(h);
-    }
-    let _ = request.respond(response);
+    request.respond(
+        status,
+        &[("Content-Type", "application/json")],
+        body.into_bytes(),
+    )
 }
 
 /// Graph's answer to a request its permissions do not cover.

@@ -3,15 +3,14 @@
 //! (sign-in), `collections` (Graph lists and objects), `batch` (per-user requests and
 //! `$batch`) and `arm` (subscriptions and guestUsages).
 
-use std::io::Write;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use tiny_http::{Method, Request};
 
 use super::Simulator;
 use super::faults::Fault;
+use super::http::Request;
 use super::respond::{graph_error, respond};
 use super::{arm, batch, collections, token};
 
@@ -26,7 +25,7 @@ pub fn handle(sim: &Simulator, request: Request) {
     };
     let path = url.path().trim_end_matches('/').to_owned();
     let query: Vec<(String, String)> = url.query_pairs().into_owned().collect();
-    let post = request.method() == &Method::Post;
+    let post = request.method() == "POST";
     if post && path.ends_with("/oauth2/v2.0/devicecode") {
         return token::device_code(sim, request);
     }
@@ -39,7 +38,7 @@ pub fn handle(sim: &Simulator, request: Request) {
     if let Some((id, kind)) = batch::per_user_path(&path) {
         return batch::serve_per_user(sim, request, id, kind);
     }
-    if request.method() != &Method::Get {
+    if request.method() != "GET" {
         return respond(
             request,
             405,
@@ -69,10 +68,8 @@ pub(super) fn admit(sim: &Simulator, request: &Request) -> Result<u64, (u16, Val
 
 fn authorize(sim: &Simulator, request: &Request, n: u64) -> Result<(), (u16, Value)> {
     let bearer = request
-        .headers()
-        .iter()
-        .find(|h| h.field.equiv("Authorization"))
-        .and_then(|h| h.value.as_str().strip_prefix("Bearer "))
+        .header("Authorization")
+        .and_then(|h| h.strip_prefix("Bearer "))
         .map(str::to_owned);
     let Some(bearer) = bearer else {
         return Err((
@@ -128,9 +125,7 @@ fn inject(sim: &Simulator, request: Request, fault: Fault) {
         Fault::Drop => {
             // Break the connection: what comes back is not HTTP, so the client's connection
             // fails as it does on a reset.
-            let mut w = request.into_writer();
-            let _ = w.write_all(b"\x00\x00\x00\r\n\r\n");
-            let _ = w.flush();
+            request.break_connection(b"\x00\x00\x00\r\n\r\n")
         }
         Fault::Throttle => {
             let body = json!({"error": {"code": "TooManyRequests", "message": "Please retry again later.",

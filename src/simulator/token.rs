@@ -2,55 +2,66 @@
 //! device code sign-in, refresh tokens, and the checks of the assertions a client signs.
 
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use tiny_http::Request;
 
 use super::Simulator;
+use super::http::Request;
 use super::respond::respond;
 
-/// Starts a device code sign-in; the simulated person signs in after two polls.
-pub(super) fn device_code(sim: &Simulator, request: Request) {
-    let serial = sim.token_serial.fetch_add(1, Ordering::SeqCst);
-    let code = format!("dc{serial:08x}");
-    if let Ok(mut codes) = sim.device_codes.lock() {
-        codes.insert(code.clone(), 2);
-    }
-    let body = json!({"device_code": code, "user_code": "SIMU-LATE", "verification_uri": "https://microsoft.com/devicelogin",
-        "expires_in": 900, "interval": 1,
-        "message": "To sign in, use a web browser to open the page https://microsoft.com/devicelogin and enter the code SIMU-LATE to authenticate."});
-    respond(request, 200, &body, &[])
+/// How long a device code waits for its person, as Entra's do.
+const DEVICE_CODE_SECS: u64 = 900;
+/// Device codes waiting at most; when more are asked for, the one expiring first goes.
+const MAX_DEVICE_CODES: usize = 1024;
+/// Access tokens remembered before the expired ones are forgotten.
+const PRUNE_TOKENS_AT: usize = 10_000;
+
+/// A device code waiting for its person: who asked for it, the polls before the simulated
+/// person has signed in, and when it expires.
+pub(crate) struct DeviceCode {
+    client_id: String,
+    polls_left: u32,
+    expires: Instant,
 }
 
-/// Issues an access token (and, for people, a refresh token).
-fn issue(sim: &Simulator, request: Request, with_refresh: bool) {
-    let serial = sim.token_serial.fetch_add(1, Ordering::SeqCst);
-    let token = format!(
-        "sim.{serial:08x}.{:016x}",
-        (serial + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+/// 32 random bytes, base64url: nothing about one token tells another.
+fn random_token() -> Option<String> {
+    use base64::Engine;
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).ok()?;
+    Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// A code a person could type: eight random letters and digits without look-alikes.
+fn user_code() -> Option<String> {
+    const ALPHABET: &[u8; 32] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).ok()?;
+    let code: String = bytes
+        .iter()
+        .map(|b| char::from(ALPHABET[usize::from(b % 32)]))
+        .collect();
+    Some(format!("{}-{}", &code[..4], &code[4..]))
+}
+
+/// Entra's answer when it cannot issue anything right now (here: no randomness).
+fn unavailable(request: Request) {
+    let e = oauth_error(
+        "temporarily_unavailable",
+        "AADSTS90033: A transient error has occurred. Please try again.",
     );
-    let lifetime = sim.faults.token_lifetime;
-    if let Ok(mut tokens) = sim.tokens.lock() {
-        tokens.insert(
-            token.clone(),
-            Instant::now() + Duration::from_secs(lifetime),
-        );
-    }
-    let mut body = json!({"token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime, "access_token": token});
-    if with_refresh {
-        let refresh = format!("simrt.{serial:08x}");
-        if let Ok(mut r) = sim.refresh_tokens.lock() {
-            r.insert(refresh.clone());
-        }
-        body["refresh_token"] = json!(refresh);
-    }
-    respond(request, 200, &body, &[])
+    respond(request, 503, &e, &[])
 }
 
 /// A token request's form fields.
 type Form = HashMap<String, String>;
+
+fn form(request: &Request) -> Form {
+    url::form_urlencoded::parse(request.body())
+        .into_owned()
+        .collect()
+}
 
 fn field<'a>(form: &'a Form, k: &str) -> &'a str {
     form.get(k).map(String::as_str).unwrap_or("")
@@ -60,18 +71,83 @@ fn oauth_error(code: &str, text: &str) -> Value {
     json!({"error": code, "error_description": text})
 }
 
+/// Starts a device code sign-in for the client that asks; the simulated person signs in after
+/// two polls, and only that client gets the tokens.
+pub(super) fn device_code(sim: &Simulator, request: Request) {
+    let form = form(&request);
+    let client_id = field(&form, "client_id");
+    if client_id.is_empty() {
+        let e = json!({"error": "invalid_request", "error_description": "AADSTS900144: The request body must contain the following parameter: 'client_id'.", "error_codes": [900144]});
+        return respond(request, 400, &e, &[]);
+    }
+    let (Some(code), Some(user_code)) = (random_token(), user_code()) else {
+        return unavailable(request);
+    };
+    if let Ok(mut codes) = sim.device_codes.lock() {
+        let now = Instant::now();
+        codes.retain(|_, c| c.expires > now);
+        if codes.len() >= MAX_DEVICE_CODES {
+            let first = codes
+                .iter()
+                .min_by_key(|(_, c)| c.expires)
+                .map(|(k, _)| k.clone());
+            if let Some(first) = first {
+                codes.remove(&first);
+            }
+        }
+        codes.insert(
+            code.clone(),
+            DeviceCode {
+                client_id: client_id.to_owned(),
+                polls_left: 2,
+                expires: now + Duration::from_secs(DEVICE_CODE_SECS),
+            },
+        );
+    }
+    let body = json!({"device_code": code, "user_code": user_code, "verification_uri": "https://microsoft.com/devicelogin",
+        "expires_in": DEVICE_CODE_SECS, "interval": 1,
+        "message": format!("To sign in, use a web browser to open the page https://microsoft.com/devicelogin and enter the code {user_code} to authenticate.")});
+    respond(request, 200, &body, &[])
+}
+
+/// Issues a random access token (and, for a person signed in with `refresh_for`'s client, a
+/// refresh token bound to that client).
+fn issue(sim: &Simulator, request: Request, refresh_for: Option<&str>) {
+    let Some(token) = random_token() else {
+        return unavailable(request);
+    };
+    let refresh = match refresh_for.map(|client| (client, random_token())) {
+        Some((_, None)) => return unavailable(request),
+        Some((client, Some(refresh))) => Some((client, refresh)),
+        None => None,
+    };
+    let lifetime = sim.faults.token_lifetime;
+    if let Ok(mut tokens) = sim.tokens.lock() {
+        let now = Instant::now();
+        if tokens.len() >= PRUNE_TOKENS_AT {
+            tokens.retain(|_, until| *until > now);
+        }
+        tokens.insert(token.clone(), now + Duration::from_secs(lifetime));
+    }
+    let mut body = json!({"token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime, "access_token": token});
+    if let Some((client, refresh)) = refresh {
+        if let Ok(mut r) = sim.refresh_tokens.lock() {
+            r.insert(refresh.clone(), client.to_owned());
+        }
+        body["refresh_token"] = json!(refresh);
+    }
+    respond(request, 200, &body, &[])
+}
+
 /// `POST /{tenant}/oauth2/v2.0/token`, by grant type.
-pub(super) fn token(sim: &Simulator, mut request: Request) {
-    let mut body = String::new();
-    let _ = request.as_reader().read_to_string(&mut body);
-    let form: Form = url::form_urlencoded::parse(body.as_bytes())
-        .into_owned()
-        .collect();
+pub(super) fn token(sim: &Simulator, request: Request) {
+    let form = form(&request);
+    let client_id = field(&form, "client_id");
     match field(&form, "grant_type") {
         crate::graph::auth::DEVICE_CODE_GRANT => {
-            poll_device_code(sim, request, field(&form, "device_code"))
+            poll_device_code(sim, request, field(&form, "device_code"), client_id)
         }
-        "refresh_token" => refresh(sim, request, field(&form, "refresh_token")),
+        "refresh_token" => refresh(sim, request, field(&form, "refresh_token"), client_id),
         "client_credentials" => client_credentials(sim, request, &form),
         _ => {
             let e = json!({"error": "unsupported_grant_type", "error_description": "AADSTS70003: The app requested an unsupported grant type.", "error_codes": [70003]});
@@ -80,23 +156,54 @@ pub(super) fn token(sim: &Simulator, mut request: Request) {
     }
 }
 
-/// A device code poll: pending until the person has signed in, then tokens.
-fn poll_device_code(sim: &Simulator, request: Request, code: &str) {
-    let left = sim.device_codes.lock().ok().and_then(|mut c| {
-        let n = c.get_mut(code)?;
-        let left = *n;
-        *n = n.saturating_sub(1);
-        Some(left)
-    });
-    match left {
-        None => respond(
+/// What a device code poll finds.
+enum Poll {
+    Unknown,
+    OtherClient,
+    Pending,
+    SignedIn,
+}
+
+/// A device code poll by the client that asked for the code: pending until the person has
+/// signed in, then tokens, once. Another client's poll changes nothing.
+fn poll_device_code(sim: &Simulator, request: Request, code: &str, client_id: &str) {
+    let poll = match sim.device_codes.lock() {
+        Ok(mut codes) => match codes.get_mut(code) {
+            None => Poll::Unknown,
+            Some(c) if c.client_id != client_id => Poll::OtherClient,
+            Some(c) if c.expires <= Instant::now() => {
+                codes.remove(code);
+                Poll::Unknown
+            }
+            Some(c) if c.polls_left == 0 => {
+                codes.remove(code);
+                Poll::SignedIn
+            }
+            Some(c) => {
+                c.polls_left -= 1;
+                Poll::Pending
+            }
+        },
+        Err(_) => Poll::Unknown,
+    };
+    match poll {
+        Poll::Unknown => respond(
             request,
             400,
             &oauth_error("expired_token", "AADSTS70019: Verification code expired."),
             &[],
         ),
-        Some(0) => issue(sim, request, true),
-        Some(_) => respond(
+        Poll::OtherClient => respond(
+            request,
+            400,
+            &oauth_error(
+                "invalid_grant",
+                "AADSTS70000: The provided device code was issued to another application.",
+            ),
+            &[],
+        ),
+        Poll::SignedIn => issue(sim, request, Some(client_id)),
+        Poll::Pending => respond(
             request,
             400,
             &oauth_error(
@@ -108,14 +215,14 @@ fn poll_device_code(sim: &Simulator, request: Request, code: &str) {
     }
 }
 
-/// New tokens for a refresh token this server issued.
-fn refresh(sim: &Simulator, request: Request, refresh_token: &str) {
+/// New tokens for a refresh token this server issued to this client.
+fn refresh(sim: &Simulator, request: Request, refresh_token: &str, client_id: &str) {
     let known = sim
         .refresh_tokens
         .lock()
-        .is_ok_and(|r| r.contains(refresh_token));
+        .is_ok_and(|r| r.get(refresh_token).is_some_and(|c| c == client_id));
     if known {
-        issue(sim, request, true)
+        issue(sim, request, Some(client_id))
     } else {
         respond(
             request,
@@ -137,7 +244,7 @@ fn client_credentials(sim: &Simulator, request: Request, form: &Form) {
         return if field("client_id") == sim.client_id
             && certificate_ok(sim, field("client_assertion"), field("client_id"))
         {
-            issue(sim, request, false)
+            issue(sim, request, None)
         } else {
             let e = json!({"error": "invalid_client", "error_description": "AADSTS700027: The certificate with identifier used to sign the client assertion is not registered on application.", "error_codes": [700027]});
             respond(request, 401, &e, &[])
@@ -159,7 +266,7 @@ fn client_credentials(sim: &Simulator, request: Request, form: &Form) {
         let e = json!({"error": "invalid_scope", "error_description": "AADSTS70011: The provided request must include a 'scope' input parameter.", "error_codes": [70011]});
         return respond(request, 400, &e, &[]);
     }
-    issue(sim, request, false)
+    issue(sim, request, None)
 }
 
 /// Seconds since the Unix epoch, as a JWT's `exp` counts them.
