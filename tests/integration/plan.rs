@@ -237,7 +237,7 @@ fn an_edited_plan_is_refused_by_check() {
         .expect("run");
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        stderr_of(&o).contains("was edited after it was made"),
+        stderr_of(&o).contains("plan.json: was edited after the plan was made"),
         "{}",
         stderr_of(&o)
     );
