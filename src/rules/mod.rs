@@ -1,6 +1,7 @@
 //! Rules are data: one TOML file each, embedded at build time, plus a user's own folders.
 //! This module loads and checks them; it never evaluates them (that is `scan::engine`).
 
+mod condition;
 mod template;
 
 use std::collections::BTreeMap;
@@ -255,17 +256,19 @@ pub fn parse_rule(source: &str, text: &str) -> Result<Rule, RuleLoadError> {
     })
 }
 
-/// Parses the condition and runs it on an empty table of the target's schema, so an unknown
-/// column or a non-boolean expression fails when the rule loads, not halfway through a scan.
+/// Checks the condition against the allowlist, then has polars compile it and run it on an
+/// empty table of the target's schema, so an unknown column or a non-boolean expression fails
+/// when the rule loads, not halfway through a scan.
 fn compile_condition(condition: &str, schema: &'static [ColumnDef]) -> Result<Expr, String> {
+    condition::check(condition, schema).map_err(|m| format!("condition: {m}"))?;
     let expr = polars::sql::sql_expr(condition)
-        .map_err(|e| format!("condition: {}", one_line(&e.to_string())))?;
+        .map_err(|e| format!("condition: {}", polars_message(&e)))?;
     let df = Table::empty_dataframe(schema).map_err(|e| e.to_string())?;
     let out = df
         .lazy()
         .select([expr.clone().alias("fires")])
         .collect()
-        .map_err(|e| format!("condition: {}", one_line(&e.to_string())))?;
+        .map_err(|e| format!("condition: {}", polars_message(&e)))?;
     let dtype = out
         .column("fires")
         .map(|c| c.dtype().clone())
@@ -274,6 +277,16 @@ fn compile_condition(condition: &str, schema: &'static [ColumnDef]) -> Result<Ex
         return Err(format!("condition must be true or false, not {dtype}"));
     }
     Ok(expr.fill_null(lit(false)))
+}
+
+/// A polars error on one line, without the query plan it may append, cut to 200 characters.
+fn polars_message(e: &polars::prelude::PolarsError) -> String {
+    let text = one_line(&e.to_string());
+    let text = match text.find("Resolved plan until failure") {
+        Some(i) => text[..i].trim_end().to_owned(),
+        None => text,
+    };
+    condition::cut(&text, 200)
 }
 
 pub(crate) fn one_line(s: &str) -> String {

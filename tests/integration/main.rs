@@ -6,6 +6,7 @@ mod cli;
 mod common;
 mod export;
 mod generator;
+mod hostile_rules;
 mod plan;
 mod recheck;
 mod reports;

@@ -1,0 +1,198 @@
+//! Rule files, rule folders and message templates arrive in pull requests, so they are
+//! hostile input. Each test reproduces one way such input used to read local files, leak
+//! their contents, hang, exhaust memory or crash, and checks what happens now: one clear
+//! error naming the file, exit code 2, nothing of the file quoted, in bounded time and memory.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::common::{bin, contoso, stderr_of};
+
+/// Text planted in local files; no output may ever contain it.
+const SECRET: &str = "TOP-SECRET-7f3a9c";
+
+/// Every run gets this long; the cases used to hang or take minutes.
+const TIME_LIMIT: Duration = Duration::from_secs(60);
+
+/// A user rule `id` with `condition` and `message` (TOML literal strings: no escaping).
+fn rule_text(id: &str, condition: &str, message: &str) -> String {
+    format!(
+        "id = \"{id}\"\ntitle = \"a hostile rule\"\ntarget = \"user\"\nseverity = \"warning\"\nneeds = [\"users\"]\ncondition = '''{condition}'''\nmessage = '''{message}'''\nevidence = [\"mail\"]\n[docs]\nwhat = \"w\"\nwhy = \"w\"\nremediation = \"r\"\n"
+    )
+}
+
+/// A folder holding one rule file `id.toml` with `condition` and `message`.
+fn rule_folder(dir: &Path, id: &str, condition: &str, message: &str) -> PathBuf {
+    let rules = dir.join(format!("rules-{id}"));
+    std::fs::create_dir_all(&rules).expect("mkdir");
+    std::fs::write(
+        rules.join(format!("{id}.toml")),
+        rule_text(id, condition, message),
+    )
+    .expect("write rule");
+    rules
+}
+
+/// A local file with a secret in its first line, as `read_csv` would parse it.
+fn secret_file(dir: &Path) -> PathBuf {
+    let path = dir.join("shadow.csv");
+    std::fs::write(&path, format!("n,{SECRET}\n1,{SECRET}\n")).expect("write secret");
+    path
+}
+
+/// Runs b2bready with `args` and checks it failed the safe way: exit code 2 within the time
+/// limit, one `error:` line (and a help line) naming `file`, no panic report, no backtrace,
+/// no secret. Returns the standard error.
+fn refused(args: &[&str], file: &str) -> String {
+    let out = bin()
+        .args(args)
+        .timeout(TIME_LIMIT)
+        .output()
+        .expect("b2bready finishes within the time limit");
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(err.contains(file), "the error names {file}: {err}");
+    for bad in [
+        "panicked",
+        "internal error",
+        "backtrace",
+        "RUST_BACKTRACE",
+        "stack overflow",
+        SECRET,
+    ] {
+        assert!(!err.contains(bad), "{bad:?} in: {err}");
+    }
+    assert!(err.lines().count() <= 2, "{err}");
+    assert!(err.lines().all(|l| l.len() < 500), "{err}");
+    err
+}
+
+/// `rules list` over one rule folder: loading is where hostile rules are stopped.
+fn list(rules: &Path) -> Vec<String> {
+    vec![
+        "rules".into(),
+        "list".into(),
+        "--rules".into(),
+        rules.display().to_string(),
+    ]
+}
+
+fn refused_rule(rules: &Path, id: &str) -> String {
+    let args = list(rules);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    refused(&args, &format!("{id}.toml"))
+}
+
+/// The largest resident size of any child process this test binary has waited for, in KiB:
+/// every b2bready these tests ran.
+fn peak_child_memory_kib() -> i64 {
+    nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN)
+        .expect("getrusage")
+        .max_rss()
+}
+
+fn assert_memory_bounded() {
+    let peak = peak_child_memory_kib();
+    assert!(peak < 1024 * 1024, "a run took {peak} KiB");
+}
+
+#[test]
+fn a_condition_cannot_open_local_files() {
+    let dir = tempfile::tempdir().expect("temp");
+    let secret = secret_file(dir.path());
+    let secret = secret.to_str().expect("utf-8");
+    let missing = dir.path().join("missing.csv");
+    let missing = missing.to_str().expect("utf-8");
+    let fifo = dir.path().join("pipe.csv");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    let fifo = fifo.to_str().expect("utf-8");
+    let glob = format!("{}/*.csv", dir.path().display());
+    let shapes = [
+        // The review's case: polars opened and parsed the file and quoted its first line.
+        (
+            format!("1 IN (SELECT n FROM read_csv('{secret}'))"),
+            "a subquery is not allowed",
+        ),
+        (
+            format!("EXISTS (SELECT * FROM read_csv('{secret}'))"),
+            "a subquery is not allowed",
+        ),
+        (
+            format!("(SELECT COUNT(*) FROM read_parquet('{glob}')) > 0"),
+            "a subquery is not allowed",
+        ),
+        (
+            format!("mail IN (SELECT n FROM '{secret}')"),
+            "a subquery is not allowed",
+        ),
+        // A missing file used to say "No such file": an existence oracle.
+        (
+            format!("1 IN (SELECT n FROM read_csv('{missing}'))"),
+            "a subquery is not allowed",
+        ),
+        // A FIFO used to hang the scan.
+        (
+            format!("1 IN (SELECT n FROM read_csv('{fifo}'))"),
+            "a subquery is not allowed",
+        ),
+        (
+            format!("read_csv('{secret}') IS NULL"),
+            "the function read_csv is not allowed",
+        ),
+        (
+            format!("read_csv('{missing}') IS NULL"),
+            "the function read_csv is not allowed",
+        ),
+        (
+            "columns('.*') IS NULL".into(),
+            "the function columns is not allowed",
+        ),
+        ("COUNT(*) > 0".into(), "the function count is not allowed"),
+        (
+            "password_hash IS NULL".into(),
+            "unknown column password_hash",
+        ),
+        (
+            "t.mail IS NULL".into(),
+            "the qualified name t.mail is not allowed",
+        ),
+        (
+            "mail = 'a'; SELECT 1".into(),
+            "unexpected ; after the expression",
+        ),
+    ];
+    for (condition, why) in shapes {
+        let rules = rule_folder(dir.path(), "reads-files", &condition, "m");
+        let err = refused_rule(&rules, "reads-files");
+        assert!(
+            err.contains(&format!("reads-files.toml: condition: {why}")),
+            "{condition}: {err}"
+        );
+        for path in ["shadow.csv", "missing.csv", "pipe.csv"] {
+            assert!(!err.contains(path), "{err}");
+        }
+    }
+    // The scan refuses the rule the same way before reading anything else.
+    let rules = rule_folder(
+        dir.path(),
+        "reads-files",
+        &format!("1 IN (SELECT n FROM read_csv('{secret}'))"),
+        "m",
+    );
+    let contoso = contoso();
+    refused(
+        &[
+            "scan",
+            contoso.to_str().expect("utf-8"),
+            "--rules",
+            rules.to_str().expect("utf-8"),
+        ],
+        "reads-files.toml",
+    );
+    assert_memory_bounded();
+}
