@@ -3,7 +3,8 @@
 //! condition is parsed here first, with the parser and settings polars uses, and its syntax
 //! tree is checked against an allowlist: columns of the rule's target, literals, operators,
 //! `IS [NOT] NULL`, `[NOT] IN (values)`, `BETWEEN`, `[I]LIKE`, `CASE`, `CAST` and a short list
-//! of scalar functions. Polars only sees conditions that pass.
+//! of scalar functions. Size, nesting and the number of terms are bounded, so no condition can
+//! make polars recurse or allocate without limit. Polars only sees conditions that pass.
 
 use sqlparser::ast::{
     BinaryOperator, CastKind, DataType as SqlType, Expr, Function, FunctionArg, FunctionArgExpr,
@@ -14,6 +15,14 @@ use sqlparser::parser::{Parser, ParserError, ParserOptions};
 use sqlparser::tokenizer::Token;
 
 use crate::model::ColumnDef;
+
+/// The longest condition, in characters.
+pub const MAX_CHARS: usize = 4096;
+/// How deeply a condition may nest (parentheses, `NOT`, function calls), as the parser counts.
+/// Below the parser's default of 50, which polars uses, so polars never refuses what passed here.
+pub const MAX_NESTING: usize = 32;
+/// The most terms (columns, values, operators, function calls) a condition may hold.
+pub const MAX_TERMS: usize = 256;
 
 /// The scalar functions a condition may call (matched without regard to case, as polars does).
 /// `TRIM`, `SUBSTRING` and `POSITION` are SQL syntax of their own and allowed as such.
@@ -45,6 +54,12 @@ pub const FUNCTIONS: &[&str] = &[
 /// Checks `condition` for a rule whose target has `schema`. The error says what is not
 /// allowed, quoting at most the offending name, cut to 60 characters.
 pub fn check(condition: &str, schema: &[ColumnDef]) -> Result<(), String> {
+    let chars = condition.chars().count();
+    if chars > MAX_CHARS {
+        return Err(format!(
+            "{chars} characters; a condition may have at most {MAX_CHARS}"
+        ));
+    }
     let item = parse(condition)?;
     let expr = match &item {
         SelectItem::UnnamedExpr(expr) => expr,
@@ -55,13 +70,14 @@ pub fn check(condition: &str, schema: &[ColumnDef]) -> Result<(), String> {
             return Err("a wildcard (*) is not allowed".into());
         }
     };
-    Walk { schema }.expr(expr)
+    Walk { schema, terms: 0 }.expr(expr)
 }
 
 /// Parses as `polars::sql::sql_expr` does (same dialect, options and entry point), so the tree
-/// checked here is the tree polars translates.
+/// checked here is the tree polars translates; only the nesting limit is lower.
 fn parse(condition: &str) -> Result<SelectItem, String> {
     let mut parser = Parser::new(&GenericDialect)
+        .with_recursion_limit(MAX_NESTING)
         .with_options(ParserOptions {
             trailing_commas: true,
             ..Default::default()
@@ -82,7 +98,9 @@ fn parse(condition: &str) -> Result<SelectItem, String> {
 /// The parser's message with the token it quotes cut to 60 characters.
 fn parser_error(e: ParserError) -> String {
     let message = match e {
-        ParserError::RecursionLimitExceeded => return "nested too deeply".into(),
+        ParserError::RecursionLimitExceeded => {
+            return format!("nested more than {MAX_NESTING} levels deep");
+        }
         ParserError::TokenizerError(m) | ParserError::ParserError(m) => super::one_line(&m),
     };
     match message.split_once(", found: ") {
@@ -107,10 +125,23 @@ pub(crate) fn cut(s: &str, max: usize) -> String {
 
 struct Walk<'a> {
     schema: &'a [ColumnDef],
+    terms: usize,
 }
 
 impl Walk<'_> {
+    /// Every node counts as a term; the count bounds the depth of this walk too.
+    fn count(&mut self) -> Result<(), String> {
+        self.terms += 1;
+        if self.terms > MAX_TERMS {
+            return Err(format!(
+                "more than {MAX_TERMS} terms (columns, values, operators and function calls)"
+            ));
+        }
+        Ok(())
+    }
+
     fn expr(&mut self, e: &Expr) -> Result<(), String> {
+        self.count()?;
         match e {
             Expr::Identifier(ident) => self.column(&ident.value),
             Expr::Value(v) => literal(&v.value),
@@ -253,6 +284,7 @@ impl Walk<'_> {
 
     /// An item of an `IN (…)` list: a literal, possibly signed.
     fn list_value(&mut self, e: &Expr) -> Result<(), String> {
+        self.count()?;
         match e {
             Expr::Value(v) => literal(&v.value),
             Expr::UnaryOp {
@@ -267,6 +299,7 @@ impl Walk<'_> {
     }
 
     fn string_literal(&mut self, e: &Expr, what: &str) -> Result<(), String> {
+        self.count()?;
         match e {
             Expr::Value(v) if matches!(v.value, Value::SingleQuotedString(_)) => Ok(()),
             _ => Err(format!("{what} must be a 'quoted string'")),
@@ -468,5 +501,20 @@ mod tests {
         assert!(e.len() < 400, "{e}");
         let e = refused(&format!("mail = '{long}"));
         assert!(e.len() < 200, "{e}");
+    }
+
+    #[test]
+    fn size_nesting_and_terms_are_bounded() {
+        let e = refused(&"a".repeat(MAX_CHARS + 1));
+        assert!(e.contains("at most 4096"), "{e}");
+        let nested = format!("{}mail IS NULL{}", "(".repeat(40), ")".repeat(40));
+        assert!(refused(&nested).contains("nested more than"));
+        let chain = vec!["mail = 'a'"; 200].join(" OR ");
+        assert!(refused(&chain).contains("more than 256 terms"));
+        let concat = format!("{} = 'a'", vec!["id"; 1000].join("||"));
+        assert!(concat.len() <= MAX_CHARS);
+        assert!(refused(&concat).contains("more than 256 terms"));
+        let fine = vec!["mail = 'a'"; 60].join(" OR ");
+        assert_eq!(check(&fine, user::COLUMNS), Ok(()));
     }
 }

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::common::{bin, contoso, stderr_of};
+use crate::common::{bin, contoso, scan_json, stderr_of};
 
 /// Text planted in local files; no output may ever contain it.
 const SECRET: &str = "TOP-SECRET-7f3a9c";
@@ -193,6 +193,56 @@ fn a_condition_cannot_open_local_files() {
             rules.to_str().expect("utf-8"),
         ],
         "reads-files.toml",
+    );
+    assert_memory_bounded();
+}
+
+#[test]
+fn conditions_are_bounded_in_size_nesting_and_terms() {
+    let dir = tempfile::tempdir().expect("temp");
+    let or_chain = |n: usize| vec!["mail = 'a'"; n].join(" OR ");
+    let cases = [
+        // 4,000 terms took 5 GB and 25 s; 5,000 overflowed the stack.
+        (
+            or_chain(4000),
+            "55996 characters; a condition may have at most 4096",
+        ),
+        (
+            or_chain(5000),
+            "69996 characters; a condition may have at most 4096",
+        ),
+        // 1,000 `||` fit in 4,096 characters and overflowed the stack too.
+        (
+            format!("{} = 'a'", vec!["id"; 1000].join("||")),
+            "more than 256 terms",
+        ),
+        (or_chain(100), "more than 256 terms"),
+        (
+            format!("{}mail IS NULL{}", "(".repeat(200), ")".repeat(200)),
+            "nested more than 32 levels deep",
+        ),
+        (
+            format!("{}mail{} = 'a'", "LOWER(".repeat(300), ")".repeat(300)),
+            "nested more than 32 levels deep",
+        ),
+    ];
+    for (condition, why) in cases {
+        let rules = rule_folder(dir.path(), "too-big", &condition, "m");
+        let err = refused_rule(&rules, "too-big");
+        assert!(
+            err.contains(&format!("too-big.toml: condition: {why}")),
+            "{err}"
+        );
+    }
+    // Within the limits a long condition still loads and scans.
+    let rules = rule_folder(dir.path(), "big-enough", &or_chain(60), "m");
+    let json = scan_json(&contoso(), &["--rules", rules.to_str().expect("utf-8")]);
+    assert!(
+        json["rules"]
+            .as_array()
+            .expect("rules")
+            .iter()
+            .any(|r| r["id"] == "big-enough")
     );
     assert_memory_bounded();
 }
