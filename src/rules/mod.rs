@@ -2,6 +2,7 @@
 //! This module loads and checks them; it never evaluates them (that is `scan::engine`).
 
 mod condition;
+pub(crate) mod guard;
 mod template;
 
 use std::collections::BTreeMap;
@@ -258,26 +259,34 @@ pub fn parse_rule(source: &str, text: &str) -> Result<Rule, RuleLoadError> {
 
 /// Checks the condition against the allowlist, then has polars compile it and run it on an
 /// empty table of the target's schema, so an unknown column or a non-boolean expression fails
-/// when the rule loads, not halfway through a scan.
+/// when the rule loads, not halfway through a scan. A panic inside polars is an error too.
 fn compile_condition(condition: &str, schema: &'static [ColumnDef]) -> Result<Expr, String> {
     condition::check(condition, schema).map_err(|m| format!("condition: {m}"))?;
-    let expr = polars::sql::sql_expr(condition)
-        .map_err(|e| format!("condition: {}", polars_message(&e)))?;
-    let df = Table::empty_dataframe(schema).map_err(|e| e.to_string())?;
-    let out = df
-        .lazy()
-        .select([expr.clone().alias("fires")])
-        .collect()
-        .map_err(|e| format!("condition: {}", polars_message(&e)))?;
-    let dtype = out
-        .column("fires")
-        .map(|c| c.dtype().clone())
-        .map_err(|e| e.to_string())?;
+    let compiled = guard::quietly(|| {
+        let expr = polars::sql::sql_expr(condition)
+            .map_err(|e| format!("condition: {}", polars_message(&e)))?;
+        let df = Table::empty_dataframe(schema).map_err(|e| e.to_string())?;
+        let out = df
+            .lazy()
+            .select([expr.clone().alias("fires")])
+            .collect()
+            .map_err(|e| format!("condition: {}", polars_message(&e)))?;
+        let dtype = out
+            .column("fires")
+            .map(|c| c.dtype().clone())
+            .map_err(|e| e.to_string())?;
+        Ok::<_, String>((expr, dtype))
+    });
+    let (expr, dtype) = compiled.ok_or_else(|| format!("condition: {QUERY_ENGINE_FAILED}"))??;
     if dtype != DataType::Boolean && dtype != DataType::Null {
         return Err(format!("condition must be true or false, not {dtype}"));
     }
     Ok(expr.fill_null(lit(false)))
 }
+
+/// What a rule's error says when polars panicked on its condition.
+pub(crate) const QUERY_ENGINE_FAILED: &str =
+    "polars failed unexpectedly on this condition (a bug in polars); write it another way";
 
 /// A polars error on one line, without the query plan it may append, cut to 200 characters.
 fn polars_message(e: &polars::prelude::PolarsError) -> String {

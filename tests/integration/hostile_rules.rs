@@ -246,3 +246,30 @@ fn conditions_are_bounded_in_size_nesting_and_terms() {
     );
     assert_memory_bounded();
 }
+
+#[test]
+fn a_panic_inside_polars_is_an_error_naming_the_rule_file() {
+    let dir = tempfile::tempdir().expect("temp");
+    // polars-sql unwraps an error on GREATEST() and LEAST() without arguments; the panic used
+    // to print the binary's "internal error" report. Should polars fix it, the rule must still
+    // fail cleanly, which `refused` checks; the message below says the panic was caught.
+    for condition in ["GREATEST() IS NULL", "LEAST() IS NULL"] {
+        let rules = rule_folder(dir.path(), "makes-polars-panic", condition, "m");
+        let contoso = contoso();
+        let err = refused(
+            &[
+                "scan",
+                contoso.to_str().expect("utf-8"),
+                "--rules",
+                rules.to_str().expect("utf-8"),
+            ],
+            "makes-polars-panic.toml",
+        );
+        assert!(
+            err.contains(
+                "makes-polars-panic.toml: condition: polars failed unexpectedly on this condition"
+            ),
+            "{err}"
+        );
+    }
+}
