@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::common::{bin, contoso, scan_json, stderr_of};
+use crate::common::{Tenant, bin, clean_guest, contoso, scan_json, stderr_of};
 
 /// Text planted in local files; no output may ever contain it.
 const SECRET: &str = "TOP-SECRET-7f3a9c";
@@ -272,4 +272,60 @@ fn a_panic_inside_polars_is_an_error_naming_the_rule_file() {
             "{err}"
         );
     }
+}
+
+#[test]
+fn rule_messages_are_bounded_and_an_unclosed_brace_is_an_error() {
+    let dir = tempfile::tempdir().expect("temp");
+    // An unclosed `{` used to render as a value (or "(none)").
+    let rules = rule_folder(dir.path(), "open-brace", "mail IS NULL", "mail is {mail");
+    let err = refused_rule(&rules, "open-brace");
+    assert!(
+        err.contains("open-brace.toml: message: a '{' is never closed"),
+        "{err}"
+    );
+    let rules = rule_folder(
+        dir.path(),
+        "long-message",
+        "mail IS NULL",
+        &"x".repeat(5000),
+    );
+    let err = refused_rule(&rules, "long-message");
+    assert!(
+        err.contains(
+            "long-message.toml: message: 5000 characters; a message may have at most 1024"
+        ),
+        "{err}"
+    );
+
+    // A template that repeats a long value: every message stops at 4 KiB, with an ellipsis.
+    let mut tenant = Tenant::base();
+    let long_name = format!("Long {}", "n".repeat(300));
+    let user = clean_guest(
+        "5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9",
+        "long.name@contoso.com",
+        "long.name@adatum.com",
+    )
+    .replace("Ana Costa (Adatum)", &long_name);
+    tenant.add_users(&user);
+    let snap = tenant.write(&dir.path().join("snapshot"));
+    let rules = rule_folder(
+        dir.path(),
+        "repeats-values",
+        "display_name LIKE 'Long%'",
+        &"{display_name}".repeat(70),
+    );
+    let json = scan_json(&snap, &["--rules", rules.to_str().expect("utf-8")]);
+    let messages: Vec<&str> = json["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["rule"] == "repeats-values")
+        .map(|f| f["message"].as_str().expect("message"))
+        .collect();
+    assert_eq!(messages.len(), 1, "{json}");
+    assert!(messages[0].len() <= 4096, "{}", messages[0].len());
+    assert!(messages[0].len() > 4000, "{}", messages[0].len());
+    assert!(messages[0].ends_with('…'));
+    assert_memory_bounded();
 }
