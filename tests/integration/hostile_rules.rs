@@ -329,3 +329,55 @@ fn rule_messages_are_bounded_and_an_unclosed_brace_is_an_error() {
     assert!(messages[0].ends_with('…'));
     assert_memory_bounded();
 }
+
+#[test]
+fn invitation_message_templates_are_bounded_in_time_and_size() {
+    let dir = tempfile::tempdir().expect("temp");
+    let contoso = contoso();
+    let out = dir.path().join("plan");
+    let out = out.to_str().expect("utf-8");
+    let cases = [
+        // Nested loops used to run for hours.
+        (
+            "{% for a in range(100000) %}{% for b in range(100000) %}x{% endfor %}{% endfor %}",
+            "takes more than 20000 template steps to render",
+        ),
+        // 10 GB of output used to abort the process.
+        (
+            "{% for i in range(100000) %}{{ 'x' * 100000 }}{% endfor %}",
+            "longer than 16 KiB",
+        ),
+        ("{{ 'x' * 99999999 }}", "longer than 16 KiB"),
+    ];
+    for (template, why) in cases {
+        let path = dir.path().join("message.j2");
+        std::fs::write(&path, template).expect("write template");
+        let err = refused(
+            &[
+                "plan",
+                contoso.to_str().expect("utf-8"),
+                "--out",
+                out,
+                "--message-file",
+                path.to_str().expect("utf-8"),
+            ],
+            "message.j2",
+        );
+        assert!(err.contains(why), "{template}: {err}");
+    }
+    let path = dir.path().join("huge.j2");
+    std::fs::write(&path, "x".repeat(100 * 1024)).expect("write template");
+    let err = refused(
+        &[
+            "plan",
+            contoso.to_str().expect("utf-8"),
+            "--out",
+            out,
+            "--message-file",
+            path.to_str().expect("utf-8"),
+        ],
+        "huge.j2",
+    );
+    assert!(err.contains("larger than 64 KiB"), "{err}");
+    assert_memory_bounded();
+}
