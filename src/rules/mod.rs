@@ -6,6 +6,7 @@ pub(crate) mod guard;
 mod template;
 
 use std::collections::BTreeMap;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use polars::prelude::{DataType, Expr, IntoLazy, lit};
@@ -21,6 +22,13 @@ mod builtin {
 
 /// The inputs a rule may need besides snapshot collections.
 pub const EXTERNAL_IDENTITIES: &str = "external-identities";
+
+/// The largest rule file read, in bytes.
+const MAX_RULE_FILE_BYTES: u64 = 1 << 20;
+/// How deeply folders may nest below a rule folder.
+const MAX_FOLDER_DEPTH: usize = 16;
+/// The most rule files below one rule folder.
+const MAX_RULE_FILES: usize = 10_000;
 
 #[derive(Debug, thiserror::Error)]
 #[error("rule file {path}: {message}")]
@@ -132,13 +140,10 @@ impl Registry {
             .collect();
         for dir in dirs {
             let mut files = Vec::new();
-            walk(dir, &mut files)?;
+            walk(dir, 0, &mut files)?;
             files.sort();
             for f in files {
-                let text = std::fs::read_to_string(&f).map_err(|e| RuleLoadError {
-                    path: f.clone(),
-                    message: e.to_string(),
-                })?;
+                let text = read_rule_file(&f)?;
                 sources.push((f.display().to_string(), text));
             }
         }
@@ -163,20 +168,99 @@ impl Registry {
     }
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), RuleLoadError> {
-    let entries = std::fs::read_dir(dir).map_err(|e| RuleLoadError {
-        path: dir.to_owned(),
-        message: format!("cannot read the rules folder: {e}"),
-    })?;
-    for entry in entries.flatten() {
+/// Collects the `*.toml` files below `dir`. Links are not followed: a linked `*.toml` file or
+/// a linked folder is refused (it could point anywhere, or back up the tree).
+fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) -> Result<(), RuleLoadError> {
+    let err = |path: &Path, message: String| RuleLoadError {
+        path: path.to_owned(),
+        message,
+    };
+    if depth > MAX_FOLDER_DEPTH {
+        return Err(err(
+            dir,
+            format!("folders nest more than {MAX_FOLDER_DEPTH} levels below the rules folder"),
+        ));
+    }
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| err(dir, format!("cannot read the rules folder: {e}")))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| err(dir, format!("cannot read the rules folder: {e}")))?;
         let path = entry.path();
-        if path.is_dir() {
-            walk(&path, out)?;
-        } else if path.extension().is_some_and(|e| e == "toml") {
+        let kind = entry
+            .file_type()
+            .map_err(|e| err(&path, format!("cannot read the file: {e}")))?;
+        let toml = path.extension().is_some_and(|e| e == "toml");
+        if kind.is_symlink() {
+            if toml || path.is_dir() {
+                return Err(err(
+                    &path,
+                    "is a symbolic link; rule files and folders must be real files and folders"
+                        .into(),
+                ));
+            }
+        } else if kind.is_dir() {
+            walk(&path, depth + 1, out)?;
+        } else if toml {
             out.push(path);
+            if out.len() > MAX_RULE_FILES {
+                return Err(err(
+                    dir,
+                    format!("more than {MAX_RULE_FILES} rule files below the rules folder"),
+                ));
+            }
         }
     }
     Ok(())
+}
+
+/// Reads a rule file: a regular file (not a link, a pipe or a device) of at most
+/// [`MAX_RULE_FILE_BYTES`].
+fn read_rule_file(path: &Path) -> Result<String, RuleLoadError> {
+    let err = |message: String| RuleLoadError {
+        path: path.to_owned(),
+        message,
+    };
+    let meta =
+        std::fs::symlink_metadata(path).map_err(|e| err(format!("cannot read the file: {e}")))?;
+    if meta.file_type().is_symlink() {
+        return Err(err(
+            "is a symbolic link; rule files must be regular files".into()
+        ));
+    }
+    if !meta.is_file() {
+        return Err(err("is not a regular file".into()));
+    }
+    let file = open_no_follow(path).map_err(|e| err(format!("cannot read the file: {e}")))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| err(format!("cannot read the file: {e}")))?;
+    if !meta.is_file() {
+        return Err(err("is not a regular file".into()));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_RULE_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| err(format!("cannot read the file: {e}")))?;
+    if bytes.len() as u64 > MAX_RULE_FILE_BYTES {
+        return Err(err(format!(
+            "larger than {} MiB; a rule file may have at most that",
+            MAX_RULE_FILE_BYTES >> 20
+        )));
+    }
+    String::from_utf8(bytes).map_err(|_| err("is not UTF-8 text".into()))
+}
+
+/// Opens for reading without following a link in the last component, and without waiting
+/// for a writer should the file have become a pipe since it was checked.
+fn open_no_follow(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    options.open(path)
 }
 
 fn is_kebab(id: &str) -> bool {
@@ -198,7 +282,7 @@ pub fn parse_rule(source: &str, text: &str) -> Result<Rule, RuleLoadError> {
         path: source.into(),
         message,
     };
-    let file: RuleFile = toml::from_str(text).map_err(|e| err(one_line(&e.to_string())))?;
+    let file: RuleFile = toml::from_str(text).map_err(|e| err(toml_error(text, &e)))?;
     if !is_kebab(&file.id) {
         return Err(err(format!("id {:?} is not kebab-case", file.id)));
     }
@@ -296,6 +380,19 @@ fn polars_message(e: &polars::prelude::PolarsError) -> String {
         None => text,
     };
     condition::cut(&text, 200)
+}
+
+/// A TOML error as `line L, column C: message`, without the source line toml's own Display
+/// quotes (the file could be anything a pull request points at).
+fn toml_error(text: &str, e: &toml::de::Error) -> String {
+    let message = condition::cut(&one_line(e.message()), 200);
+    let Some(span) = e.span() else {
+        return message;
+    };
+    let before = text.get(..span.start).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    format!("line {line}, column {column}: {message}")
 }
 
 pub(crate) fn one_line(s: &str) -> String {

@@ -381,3 +381,65 @@ fn invitation_message_templates_are_bounded_in_time_and_size() {
     assert!(err.contains("larger than 64 KiB"), "{err}");
     assert_memory_bounded();
 }
+
+#[cfg(unix)]
+#[test]
+fn rule_files_are_regular_files_and_errors_quote_none_of_them() {
+    use std::os::unix::fs::symlink;
+
+    let dir = tempfile::tempdir().expect("temp");
+    let secret = secret_file(dir.path());
+
+    // A link to a secret file used to print its first line in the TOML error.
+    let rules = dir.path().join("linked");
+    std::fs::create_dir(&rules).expect("mkdir");
+    symlink(&secret, rules.join("leak.toml")).expect("symlink");
+    let err = refused_rule(&rules, "leak");
+    assert!(err.contains("leak.toml: is a symbolic link"), "{err}");
+
+    // A real file that is not TOML: the error gives line and column, not the line itself.
+    let rules = dir.path().join("plain");
+    std::fs::create_dir(&rules).expect("mkdir");
+    std::fs::copy(&secret, rules.join("leak.toml")).expect("copy");
+    let err = refused_rule(&rules, "leak");
+    assert!(err.contains("leak.toml: line 1, column "), "{err}");
+
+    // Wrong types and values in a rule file: still no source line.
+    std::fs::write(
+        rules.join("leak.toml"),
+        format!("id = \"leak\"\ntitle = [\"{SECRET}\"]\n"),
+    )
+    .expect("write");
+    let err = refused_rule(&rules, "leak");
+    assert!(err.contains("leak.toml: line 2, column 9: "), "{err}");
+
+    // A pipe used to hang the load.
+    let rules = dir.path().join("pipe");
+    std::fs::create_dir(&rules).expect("mkdir");
+    let made = std::process::Command::new("mkfifo")
+        .arg(rules.join("wait.toml"))
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    let err = refused_rule(&rules, "wait");
+    assert!(err.contains("wait.toml: is not a regular file"), "{err}");
+
+    // A file of many megabytes is not read whole.
+    let rules = dir.path().join("large");
+    std::fs::create_dir(&rules).expect("mkdir");
+    let mut big = rule_text("big", "mail IS NULL", "m");
+    big.push_str(&format!("# {}\n", "x".repeat(8 << 20)));
+    std::fs::write(rules.join("big.toml"), big).expect("write");
+    let err = refused_rule(&rules, "big");
+    assert!(err.contains("big.toml: larger than 1 MiB"), "{err}");
+
+    // A linked folder (here a loop) used to be followed, to a stack overflow for a loop.
+    let rules = dir.path().join("looped");
+    std::fs::create_dir(&rules).expect("mkdir");
+    symlink("..", rules.join("up")).expect("symlink");
+    let args = list(&rules);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let err = refused(&args, "up");
+    assert!(err.contains("up: is a symbolic link"), "{err}");
+    assert_memory_bounded();
+}
