@@ -5,7 +5,7 @@ mod condition;
 pub(crate) mod guard;
 mod template;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -132,17 +132,34 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// The built-in rules plus every `*.toml` below each of `dirs`.
+    /// The built-in rules plus every `*.toml` below each of `dirs`. A folder (or file) reached
+    /// twice, through repeated flags, the config, or nesting, is read once.
     pub fn load(dirs: &[PathBuf]) -> Result<Self, RuleLoadError> {
         let mut sources: Vec<(String, String)> = builtin::BUILTIN_RULES
             .iter()
             .map(|(p, t)| ((*p).to_owned(), (*t).to_owned()))
             .collect();
+        let mut seen_dirs = HashSet::new();
+        let mut seen_files = HashSet::new();
         for dir in dirs {
+            let canonical = dir.canonicalize().map_err(|e| RuleLoadError {
+                path: dir.clone(),
+                message: format!("cannot read the rules folder: {e}"),
+            })?;
+            if !seen_dirs.insert(canonical) {
+                continue;
+            }
             let mut files = Vec::new();
             walk(dir, 0, &mut files)?;
             files.sort();
             for f in files {
+                let canonical = f.canonicalize().map_err(|e| RuleLoadError {
+                    path: f.clone(),
+                    message: format!("cannot read the file: {e}"),
+                })?;
+                if !seen_files.insert(canonical) {
+                    continue;
+                }
                 let text = read_rule_file(&f)?;
                 sources.push((f.display().to_string(), text));
             }

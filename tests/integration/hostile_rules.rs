@@ -443,3 +443,56 @@ fn rule_files_are_regular_files_and_errors_quote_none_of_them() {
     assert!(err.contains("up: is a symbolic link"), "{err}");
     assert_memory_bounded();
 }
+
+#[test]
+fn a_rule_folder_named_twice_is_read_once() {
+    let dir = tempfile::tempdir().expect("temp");
+    let rules = rule_folder(dir.path(), "named-twice", "mail IS NULL", "m");
+    let folder = rules.to_str().expect("utf-8");
+    let other_spelling = format!("{}/./", rules.display());
+    let count = |json: &serde_json::Value| {
+        json["rules"]
+            .as_array()
+            .expect("rules")
+            .iter()
+            .filter(|r| r["id"] == "named-twice")
+            .count()
+    };
+    // `--rules DIR` twice used to report the folder's rules as duplicates of themselves.
+    let json = scan_json(
+        &contoso(),
+        &["--no-config", "--rules", folder, "--rules", &other_spelling],
+    );
+    assert_eq!(count(&json), 1);
+    // So did a config's rule folder that `--rules` names again.
+    let config = dir.path().join("b2bready.toml");
+    std::fs::write(&config, "rule-folders = [\"rules-named-twice\"]\n").expect("write");
+    let json = scan_json(
+        &contoso(),
+        &[
+            "--config",
+            config.to_str().expect("utf-8"),
+            "--rules",
+            folder,
+        ],
+    );
+    assert_eq!(count(&json), 1);
+    // Two different files with one id are still refused.
+    let copy = dir.path().join("copy");
+    std::fs::create_dir(&copy).expect("mkdir");
+    std::fs::write(
+        copy.join("named-twice.toml"),
+        rule_text("named-twice", "mail IS NULL", "m"),
+    )
+    .expect("write");
+    let args = [
+        "rules",
+        "list",
+        "--rules",
+        folder,
+        "--rules",
+        copy.to_str().expect("utf-8"),
+    ];
+    let err = refused(&args, "named-twice.toml");
+    assert!(err.contains("is already defined by"), "{err}");
+}
