@@ -10,6 +10,15 @@ use crate::snapshot::lines::hex;
 
 const DEFAULT_MESSAGE: &str = include_str!("../../reports/invitation-message.txt.j2");
 
+/// The largest message template, in bytes.
+pub const MAX_TEMPLATE_BYTES: usize = 64 * 1024;
+/// The longest invitation message, in bytes.
+pub const MAX_MESSAGE_BYTES: usize = 16 * 1024;
+/// Template instructions one message may take (the built-in message takes a few dozen).
+pub const FUEL_PER_MESSAGE: u64 = 20_000;
+/// Template instructions all messages of a plan may take together.
+pub const FUEL_PER_PLAN: u64 = 50_000_000;
+
 fn tenant_text(result: &ScanResult, column: usize) -> Option<String> {
     match result.tenant.cell(column, 0) {
         Cell::Text(t) => Some(t.to_owned()),
@@ -36,15 +45,25 @@ pub fn build(
         .message
         .clone()
         .unwrap_or_else(|| ("built-in message".into(), DEFAULT_MESSAGE.into()));
+    let template_error = |message: String| PlanError::Template {
+        path: template_name.clone(),
+        message,
+    };
+    if template_text.len() > MAX_TEMPLATE_BYTES {
+        return Err(template_error(format!(
+            "larger than {} KiB; a message template may have at most that",
+            MAX_TEMPLATE_BYTES / 1024
+        )));
+    }
     let mut env = minijinja::Environment::new();
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-    let template_error = |e: minijinja::Error| PlanError::Template {
-        path: template_name.clone(),
-        message: e.to_string(),
-    };
+    env.set_fuel(Some(FUEL_PER_MESSAGE));
     env.add_template("message", &template_text)
-        .map_err(template_error)?;
-    let template = env.get_template("message").map_err(template_error)?;
+        .map_err(|e| template_error(e.to_string()))?;
+    let template = env
+        .get_template("message")
+        .map_err(|e| template_error(e.to_string()))?;
+    let mut fuel_used = 0;
 
     let text = |c: usize, r: u32| result.user_text(c, r).map(str::to_owned);
     let mut accounts = Vec::new();
@@ -64,17 +83,17 @@ pub fn build(
         let mail = text(col::MAIL, v.row).unwrap_or_default();
         let display_name = text(col::DISPLAY_NAME, v.row);
         let upn = text(col::UPN, v.row);
-        let message = template
-            .render(minijinja::context! {
-                id => &id,
-                display_name => display_name.as_deref().unwrap_or(""),
-                mail => &mail,
-                user_principal_name => upn.as_deref().unwrap_or(""),
-                tenant_name => &tenant_name,
-                teams_url => &teams_url,
-                redirect_url => &redirect_url,
-            })
-            .map_err(template_error)?;
+        let context = minijinja::context! {
+            id => &id,
+            display_name => display_name.as_deref().unwrap_or(""),
+            mail => &mail,
+            user_principal_name => upn.as_deref().unwrap_or(""),
+            tenant_name => &tenant_name,
+            teams_url => &teams_url,
+            redirect_url => &redirect_url,
+        };
+        let message = render_bounded(&template, context, &mut fuel_used)
+            .map_err(|m| template_error(format!("the message for {id}: {m}")))?;
         let info = message_info(options, &message);
         let post_steps = post_steps(result, options, v, &id);
         accounts.push(PlannedAccount {
@@ -113,6 +132,60 @@ pub fn build(
     };
     plan.plan_digest = Some(plan.digest());
     Ok(plan)
+}
+
+/// Renders one message within [`FUEL_PER_MESSAGE`] and [`MAX_MESSAGE_BYTES`], adding the fuel
+/// it took to `fuel_used` and stopping once the plan's messages took [`FUEL_PER_PLAN`]: a
+/// template is code, and a loop or a repeated string must not hang the plan or fill memory.
+fn render_bounded(
+    template: &minijinja::Template<'_, '_>,
+    context: minijinja::Value,
+    fuel_used: &mut u64,
+) -> Result<String, String> {
+    let mut out = CappedWriter::default();
+    let rendered = template.render_captured_to(context, &mut out);
+    if out.overflowed {
+        return Err(format!(
+            "longer than {} KiB; a message may have at most that",
+            MAX_MESSAGE_BYTES / 1024
+        ));
+    }
+    let captured = rendered.map_err(|e| match e.kind() {
+        minijinja::ErrorKind::OutOfFuel => format!(
+            "takes more than {FUEL_PER_MESSAGE} template steps to render (a loop too long?)"
+        ),
+        _ => e.to_string(),
+    })?;
+    let (consumed, _) = captured.state().fuel_levels().unwrap_or_default();
+    *fuel_used += consumed;
+    if *fuel_used > FUEL_PER_PLAN {
+        return Err(format!(
+            "the messages take more than {FUEL_PER_PLAN} template steps in all; simplify the template"
+        ));
+    }
+    String::from_utf8(out.bytes).map_err(|_| "the message is not UTF-8 text".into())
+}
+
+/// Collects output up to [`MAX_MESSAGE_BYTES`] and fails the write beyond.
+#[derive(Default)]
+struct CappedWriter {
+    bytes: Vec<u8>,
+    overflowed: bool,
+}
+
+impl std::io::Write for CappedWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.bytes.len() + buf.len() > MAX_MESSAGE_BYTES {
+            self.overflowed = true;
+            return Err(std::io::Error::other("message too long"));
+        }
+        self.bytes.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// What the plan was made with, recorded in it.

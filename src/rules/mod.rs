@@ -1,9 +1,12 @@
 //! Rules are data: one TOML file each, embedded at build time, plus a user's own folders.
 //! This module loads and checks them; it never evaluates them (that is `scan::engine`).
 
+mod condition;
+pub(crate) mod guard;
 mod template;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use polars::prelude::{DataType, Expr, IntoLazy, lit};
@@ -19,6 +22,13 @@ mod builtin {
 
 /// The inputs a rule may need besides snapshot collections.
 pub const EXTERNAL_IDENTITIES: &str = "external-identities";
+
+/// The largest rule file read, in bytes.
+const MAX_RULE_FILE_BYTES: u64 = 1 << 20;
+/// How deeply folders may nest below a rule folder.
+const MAX_FOLDER_DEPTH: usize = 16;
+/// The most rule files below one rule folder.
+const MAX_RULE_FILES: usize = 10_000;
 
 #[derive(Debug, thiserror::Error)]
 #[error("rule file {path}: {message}")]
@@ -122,21 +132,35 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// The built-in rules plus every `*.toml` below each of `dirs`.
+    /// The built-in rules plus every `*.toml` below each of `dirs`. A folder (or file) reached
+    /// twice, through repeated flags, the config, or nesting, is read once.
     pub fn load(dirs: &[PathBuf]) -> Result<Self, RuleLoadError> {
         let mut sources: Vec<(String, String)> = builtin::BUILTIN_RULES
             .iter()
             .map(|(p, t)| ((*p).to_owned(), (*t).to_owned()))
             .collect();
+        let mut seen_dirs = HashSet::new();
+        let mut seen_files = HashSet::new();
         for dir in dirs {
+            let canonical = dir.canonicalize().map_err(|e| RuleLoadError {
+                path: dir.clone(),
+                message: format!("cannot read the rules folder: {e}"),
+            })?;
+            if !seen_dirs.insert(canonical) {
+                continue;
+            }
             let mut files = Vec::new();
-            walk(dir, &mut files)?;
+            walk(dir, 0, &mut files)?;
             files.sort();
             for f in files {
-                let text = std::fs::read_to_string(&f).map_err(|e| RuleLoadError {
+                let canonical = f.canonicalize().map_err(|e| RuleLoadError {
                     path: f.clone(),
-                    message: e.to_string(),
+                    message: format!("cannot read the file: {e}"),
                 })?;
+                if !seen_files.insert(canonical) {
+                    continue;
+                }
+                let text = read_rule_file(&f)?;
                 sources.push((f.display().to_string(), text));
             }
         }
@@ -161,20 +185,99 @@ impl Registry {
     }
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), RuleLoadError> {
-    let entries = std::fs::read_dir(dir).map_err(|e| RuleLoadError {
-        path: dir.to_owned(),
-        message: format!("cannot read the rules folder: {e}"),
-    })?;
-    for entry in entries.flatten() {
+/// Collects the `*.toml` files below `dir`. Links are not followed: a linked `*.toml` file or
+/// a linked folder is refused (it could point anywhere, or back up the tree).
+fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) -> Result<(), RuleLoadError> {
+    let err = |path: &Path, message: String| RuleLoadError {
+        path: path.to_owned(),
+        message,
+    };
+    if depth > MAX_FOLDER_DEPTH {
+        return Err(err(
+            dir,
+            format!("folders nest more than {MAX_FOLDER_DEPTH} levels below the rules folder"),
+        ));
+    }
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| err(dir, format!("cannot read the rules folder: {e}")))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| err(dir, format!("cannot read the rules folder: {e}")))?;
         let path = entry.path();
-        if path.is_dir() {
-            walk(&path, out)?;
-        } else if path.extension().is_some_and(|e| e == "toml") {
+        let kind = entry
+            .file_type()
+            .map_err(|e| err(&path, format!("cannot read the file: {e}")))?;
+        let toml = path.extension().is_some_and(|e| e == "toml");
+        if kind.is_symlink() {
+            if toml || path.is_dir() {
+                return Err(err(
+                    &path,
+                    "is a symbolic link; rule files and folders must be real files and folders"
+                        .into(),
+                ));
+            }
+        } else if kind.is_dir() {
+            walk(&path, depth + 1, out)?;
+        } else if toml {
             out.push(path);
+            if out.len() > MAX_RULE_FILES {
+                return Err(err(
+                    dir,
+                    format!("more than {MAX_RULE_FILES} rule files below the rules folder"),
+                ));
+            }
         }
     }
     Ok(())
+}
+
+/// Reads a rule file: a regular file (not a link, a pipe or a device) of at most
+/// [`MAX_RULE_FILE_BYTES`].
+fn read_rule_file(path: &Path) -> Result<String, RuleLoadError> {
+    let err = |message: String| RuleLoadError {
+        path: path.to_owned(),
+        message,
+    };
+    let meta =
+        std::fs::symlink_metadata(path).map_err(|e| err(format!("cannot read the file: {e}")))?;
+    if meta.file_type().is_symlink() {
+        return Err(err(
+            "is a symbolic link; rule files must be regular files".into()
+        ));
+    }
+    if !meta.is_file() {
+        return Err(err("is not a regular file".into()));
+    }
+    let file = open_no_follow(path).map_err(|e| err(format!("cannot read the file: {e}")))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| err(format!("cannot read the file: {e}")))?;
+    if !meta.is_file() {
+        return Err(err("is not a regular file".into()));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_RULE_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| err(format!("cannot read the file: {e}")))?;
+    if bytes.len() as u64 > MAX_RULE_FILE_BYTES {
+        return Err(err(format!(
+            "larger than {} MiB; a rule file may have at most that",
+            MAX_RULE_FILE_BYTES >> 20
+        )));
+    }
+    String::from_utf8(bytes).map_err(|_| err("is not UTF-8 text".into()))
+}
+
+/// Opens for reading without following a link in the last component, and without waiting
+/// for a writer should the file have become a pipe since it was checked.
+fn open_no_follow(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    options.open(path)
 }
 
 fn is_kebab(id: &str) -> bool {
@@ -196,7 +299,7 @@ pub fn parse_rule(source: &str, text: &str) -> Result<Rule, RuleLoadError> {
         path: source.into(),
         message,
     };
-    let file: RuleFile = toml::from_str(text).map_err(|e| err(one_line(&e.to_string())))?;
+    let file: RuleFile = toml::from_str(text).map_err(|e| err(toml_error(text, &e)))?;
     if !is_kebab(&file.id) {
         return Err(err(format!("id {:?} is not kebab-case", file.id)));
     }
@@ -255,25 +358,58 @@ pub fn parse_rule(source: &str, text: &str) -> Result<Rule, RuleLoadError> {
     })
 }
 
-/// Parses the condition and runs it on an empty table of the target's schema, so an unknown
-/// column or a non-boolean expression fails when the rule loads, not halfway through a scan.
+/// Checks the condition against the allowlist, then has polars compile it and run it on an
+/// empty table of the target's schema, so an unknown column or a non-boolean expression fails
+/// when the rule loads, not halfway through a scan. A panic inside polars is an error too.
 fn compile_condition(condition: &str, schema: &'static [ColumnDef]) -> Result<Expr, String> {
-    let expr = polars::sql::sql_expr(condition)
-        .map_err(|e| format!("condition: {}", one_line(&e.to_string())))?;
-    let df = Table::empty_dataframe(schema).map_err(|e| e.to_string())?;
-    let out = df
-        .lazy()
-        .select([expr.clone().alias("fires")])
-        .collect()
-        .map_err(|e| format!("condition: {}", one_line(&e.to_string())))?;
-    let dtype = out
-        .column("fires")
-        .map(|c| c.dtype().clone())
-        .map_err(|e| e.to_string())?;
+    condition::check(condition, schema).map_err(|m| format!("condition: {m}"))?;
+    let compiled = guard::quietly(|| {
+        let expr = polars::sql::sql_expr(condition)
+            .map_err(|e| format!("condition: {}", polars_message(&e)))?;
+        let df = Table::empty_dataframe(schema).map_err(|e| e.to_string())?;
+        let out = df
+            .lazy()
+            .select([expr.clone().alias("fires")])
+            .collect()
+            .map_err(|e| format!("condition: {}", polars_message(&e)))?;
+        let dtype = out
+            .column("fires")
+            .map(|c| c.dtype().clone())
+            .map_err(|e| e.to_string())?;
+        Ok::<_, String>((expr, dtype))
+    });
+    let (expr, dtype) = compiled.ok_or_else(|| format!("condition: {QUERY_ENGINE_FAILED}"))??;
     if dtype != DataType::Boolean && dtype != DataType::Null {
         return Err(format!("condition must be true or false, not {dtype}"));
     }
     Ok(expr.fill_null(lit(false)))
+}
+
+/// What a rule's error says when polars panicked on its condition.
+pub(crate) const QUERY_ENGINE_FAILED: &str =
+    "polars failed unexpectedly on this condition (a bug in polars); write it another way";
+
+/// A polars error on one line, without the query plan it may append, cut to 200 characters.
+fn polars_message(e: &polars::prelude::PolarsError) -> String {
+    let text = one_line(&e.to_string());
+    let text = match text.find("Resolved plan until failure") {
+        Some(i) => text[..i].trim_end().to_owned(),
+        None => text,
+    };
+    condition::cut(&text, 200)
+}
+
+/// A TOML error as `line L, column C: message`, without the source line toml's own Display
+/// quotes (the file could be anything a pull request points at).
+fn toml_error(text: &str, e: &toml::de::Error) -> String {
+    let message = condition::cut(&one_line(e.message()), 200);
+    let Some(span) = e.span() else {
+        return message;
+    };
+    let before = text.get(..span.start).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    format!("line {line}, column {column}: {message}")
 }
 
 pub(crate) fn one_line(s: &str) -> String {

@@ -1,12 +1,12 @@
 //! Evaluates every rule as one vectorised polars pass per target table and turns the hits
 //! into findings and per-account verdicts, sorted so that two runs give identical output.
 
-use polars::prelude::{DataFrame, IntoLazy, PolarsResult};
+use polars::prelude::{DataFrame, IntoLazy, PolarsError, PolarsResult};
 use rayon::prelude::*;
 
 use super::facts::{Class, Facts};
 use crate::model::{Severity, Table, Verdict, user as col};
-use crate::rules::{Registry, Target};
+use crate::rules::{QUERY_ENGINE_FAILED, Registry, Target, guard};
 
 /// Whether a rule ran, and what it found.
 #[derive(Debug, Clone)]
@@ -98,9 +98,30 @@ fn evaluate_target(
         .map(|(&i, n)| registry.rules[i].expr.clone().alias(n.as_str()))
         .collect();
     let df = table.to_dataframe(rows)?;
-    let out = df.lazy().select(exprs).collect()?;
+    let out = match guard::quietly(|| df.clone().lazy().select(exprs).collect()) {
+        Some(out) => out?,
+        None => return Err(panicked_rule(registry, &chosen, &df)),
+    };
     let found = hits(&out, &names, rows)?;
     Ok(chosen.into_iter().zip(found).collect())
+}
+
+/// Polars panicked evaluating the rules `chosen` together: runs them one by one to name the
+/// rule file at fault.
+fn panicked_rule(registry: &Registry, chosen: &[usize], df: &DataFrame) -> PolarsError {
+    let culprit = chosen.iter().map(|&i| &registry.rules[i]).find(|rule| {
+        let one = rule.expr.clone().alias("fires");
+        guard::quietly(|| df.clone().lazy().select([one]).collect()).is_none()
+    });
+    let message = match culprit {
+        Some(rule) => format!(
+            "rule file {}: condition: {QUERY_ENGINE_FAILED}",
+            rule.source
+        ),
+        None => "polars failed unexpectedly on the rule conditions together (a bug in polars)"
+            .to_owned(),
+    };
+    PolarsError::ComputeError(message.into())
 }
 
 pub fn evaluate(
@@ -220,4 +241,45 @@ fn verdicts(
         .collect();
     verdicts.par_sort_unstable_by(|a, b| ids.get(a.row as usize).cmp(&ids.get(b.row as usize)));
     verdicts
+}
+
+#[cfg(test)]
+mod tests {
+    use polars::prelude::{Column, DataType, Field, col};
+
+    use super::*;
+    use crate::model::user;
+    use crate::rules::{Rule, parse_rule};
+
+    fn rule(id: &str) -> Rule {
+        let text = format!(
+            "id = \"{id}\"\ntitle = \"a rule\"\ntarget = \"user\"\nseverity = \"warning\"\nneeds = [\"users\"]\ncondition = \"mail IS NULL\"\nmessage = \"m\"\n[docs]\nwhat = \"w\"\nwhy = \"w\"\nremediation = \"r\"\n"
+        );
+        parse_rule(&format!("custom/{id}.toml"), &text).expect("a valid rule")
+    }
+
+    #[test]
+    fn a_panic_while_evaluating_names_the_rule_file() {
+        let mut boom = rule("boom");
+        boom.expr = col("mail").map(
+            |_: Column| -> PolarsResult<Column> { panic!("a bug inside the query engine") },
+            |_, f: &Field| Ok(Field::new(f.name().clone(), DataType::Boolean)),
+        );
+        let registry = Registry {
+            rules: vec![rule("fine"), boom],
+        };
+        let table = Table::new(user::COLUMNS, 3);
+        let err = evaluate_target(&registry, Target::User, &[true, true], &table, None)
+            .expect_err("the panic is an error");
+        assert_eq!(
+            err.to_string(),
+            format!("rule file custom/boom.toml: condition: {QUERY_ENGINE_FAILED}")
+        );
+        let registry = Registry {
+            rules: vec![rule("fine")],
+        };
+        let hits = evaluate_target(&registry, Target::User, &[true], &table, None)
+            .expect("the other rule still runs");
+        assert_eq!(hits.len(), 1);
+    }
 }

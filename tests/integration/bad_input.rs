@@ -319,7 +319,7 @@ fn errors_say_each_cause_once() {
             dir.path(),
             &["scan", contoso, "--no-config", "--rules", "rules"]
         ),
-        "error: rule file rules/bad.toml: TOML parse error at line 2, column 9 | 2 | title = | ^ string values must be quoted, expected literal string\n  \
+        "error: rule file rules/bad.toml: line 2, column 9: string values must be quoted, expected literal string\n  \
          help: fix the file, or check it with `b2bready rules list --rules DIR`; `b2bready rules columns` lists the columns\n"
     );
 

@@ -7,6 +7,7 @@ mod common;
 mod export;
 mod generator;
 mod hostile_files;
+mod hostile_rules;
 mod hostile_simulator;
 mod plan;
 mod recheck;
