@@ -35,8 +35,10 @@ fn renderers(formats: &[Format]) -> Vec<(&'static str, Renderer)> {
 pub fn run(args: ScanArgs) -> Result<u8, Error> {
     let settings = Settings::resolve(&args.inputs, Some(&args.review))?;
     let result = pipeline::scan(&args.snapshot, &settings, Purpose::Review)?;
-    let mut stderr = std::io::stderr().lock();
+    // Standard error is locked only while writing to it: the report writers' threads print
+    // their timings there.
     if !args.quiet {
+        let mut stderr = std::io::stderr().lock();
         super::say_config_and_warnings(&result, &mut stderr);
         for w in result.unused_exceptions() {
             let _ = writeln!(stderr, "warning: {w}");
@@ -59,6 +61,7 @@ pub fn run(args: ScanArgs) -> Result<u8, Error> {
     }
     let written = write_files(&result, &renderers(&formats), &args.out)?;
     if !args.quiet {
+        let mut stderr = std::io::stderr().lock();
         for path in written {
             let _ = writeln!(stderr, "wrote {}", path.display());
         }

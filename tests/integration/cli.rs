@@ -243,3 +243,33 @@ fn zstd_snapshot_scans_like_the_plain_one() {
     };
     assert_eq!(scan(&plain), scan(&packed));
 }
+
+#[test]
+fn timings_name_every_phase_and_every_output_file() {
+    let dir = tempfile::tempdir().expect("temp");
+    let out = bin()
+        .env("B2BREADY_TIMINGS", "1")
+        .args(["scan", "--no-config", "-f", "json,csv,html", "-o"])
+        .arg(dir.path())
+        .arg(contoso())
+        .timeout(std::time::Duration::from_secs(120))
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    for phase in [
+        "read users",
+        "facts",
+        "rules",
+        "write findings.json",
+        "write findings.csv",
+        "write verdicts.csv",
+        "write report.html",
+    ] {
+        assert!(
+            err.lines()
+                .any(|l| l.starts_with(&format!("timing: {phase} "))),
+            "{phase}: {err}"
+        );
+    }
+}
