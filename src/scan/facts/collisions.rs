@@ -64,9 +64,12 @@ struct Group {
     second: Option<u32>,
 }
 
-/// Every address of every account with the row and the byte offset of the address in the
-/// row's list, sorted by hash: 16 bytes an address.
-fn located_addresses(addresses: &StrColumn) -> Vec<(u64, u32, u32)> {
+/// The addresses of every account whose hash `wanted` keeps, with the row and the byte offset
+/// of the address in the row's list, sorted by hash: 16 bytes an address.
+fn located_addresses(
+    addresses: &StrColumn,
+    wanted: &(impl Fn(u64) -> bool + Sync),
+) -> Vec<(u64, u32, u32)> {
     let mut pairs: Vec<(u64, u32, u32)> = (0..addresses.len())
         .into_par_iter()
         .flat_map_iter(|r| {
@@ -75,7 +78,8 @@ fn located_addresses(addresses: &StrColumn) -> Vec<(u64, u32, u32)> {
                 .chain(memchr::memchr_iter(b'\n', list.as_bytes()).map(|i| i + 1));
             starts.filter_map(move |start| {
                 let a = address_at(list, start as u32);
-                (!a.is_empty()).then(|| (hash(a), r as u32, start as u32))
+                let h = hash(a);
+                (!a.is_empty() && wanted(h)).then_some((h, r as u32, start as u32))
             })
         })
         .collect();
@@ -138,7 +142,15 @@ pub(super) fn collisions(users: &Users, in_scope: &[u32]) -> Vec<(usize, Option<
     let addresses = &users.addresses;
     let mail = users.table.columns[col::MAIL].text().expect("text column");
     let ids = users.table.columns[col::ID].text().expect("text column");
-    let pairs = located_addresses(addresses);
+    let mail_hash = |r: u32| {
+        let m = mail.get(r as usize)?.trim().to_lowercase();
+        (!m.is_empty()).then(|| hash(&m))
+    };
+    // Only the addresses some account in scope has as its mail can collide with it.
+    let wanted: std::collections::HashSet<u64> =
+        in_scope.par_iter().filter_map(|&r| mail_hash(r)).collect();
+    let pairs = located_addresses(addresses, &|h| wanted.contains(&h));
+    drop(wanted);
     let groups = groups(&pairs, addresses, ids);
     drop(pairs);
     let text = |g: &Group| address_at(addresses.get(g.sample.0 as usize).unwrap_or(""), g.sample.1);
