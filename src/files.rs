@@ -10,39 +10,73 @@ use std::path::Path;
 pub const MIB: u64 = 1 << 20;
 
 /// Opens `path` for reading when it is a regular file (after following links). The type is
-/// checked before opening, since opening a FIFO waits for a writer.
+/// checked before opening, and the open does not wait for a writer should the file have become
+/// a FIFO in between.
 pub fn open_regular(path: &Path) -> std::io::Result<File> {
-    let not_regular = || {
-        Error::new(
-            ErrorKind::InvalidInput,
-            "not a regular file (a folder, a FIFO or a device)",
-        )
-    };
     if !std::fs::metadata(path)?.is_file() {
         return Err(not_regular());
     }
-    let file = File::open(path)?;
-    if !file.metadata()?.is_file() {
-        return Err(not_regular());
-    }
-    Ok(file)
+    checked(open_options(true).open(path)?)
 }
 
-/// Opens a regular file that is not a link. For files inside a folder the user named (a
-/// snapshot's collections): a link could point anywhere.
+/// Opens a regular file that is not a link (for files inside a folder the user named, such
+/// as a snapshot's collections or a rule folder's files: a link could point anywhere). The
+/// open itself refuses a link where the system allows it, so one swapped in after the check is
+/// refused too.
 pub fn open_regular_no_link(path: &Path) -> std::io::Result<File> {
-    if std::fs::symlink_metadata(path)?.file_type().is_symlink() {
+    let meta = std::fs::symlink_metadata(path)?;
+    if meta.file_type().is_symlink() {
         return Err(Error::new(
             ErrorKind::InvalidInput,
-            "a symbolic link: collection files must be plain files inside the folder",
+            "is a symbolic link; only plain files are read",
         ));
     }
-    open_regular(path)
+    if !meta.is_file() {
+        return Err(not_regular());
+    }
+    checked(open_options(false).open(path)?)
+}
+
+fn open_options(follow_links: bool) -> std::fs::OpenOptions {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let no_link = if follow_links { 0 } else { libc::O_NOFOLLOW };
+        options.custom_flags(libc::O_NONBLOCK | no_link);
+    }
+    #[cfg(not(unix))]
+    let _ = follow_links;
+    options
+}
+
+fn checked(file: File) -> std::io::Result<File> {
+    if file.metadata()?.is_file() {
+        Ok(file)
+    } else {
+        Err(not_regular())
+    }
+}
+
+fn not_regular() -> Error {
+    Error::new(
+        ErrorKind::InvalidInput,
+        "is not a regular file (a folder, a FIFO or a device)",
+    )
 }
 
 /// Reads a whole regular file of at most `limit` bytes.
 pub fn read_bounded(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
-    let file = open_regular(path)?;
+    read_all(open_regular(path)?, limit)
+}
+
+/// Reads a whole regular file that is not a link, of at most `limit` bytes, as UTF-8 text.
+pub fn read_text_no_link(path: &Path, limit: u64) -> std::io::Result<String> {
+    utf8(read_all(open_regular_no_link(path)?, limit)?)
+}
+
+fn read_all(file: File, limit: u64) -> std::io::Result<Vec<u8>> {
     let size = file.metadata()?.len();
     if size > limit {
         return Err(too_large(limit));
@@ -57,8 +91,11 @@ pub fn read_bounded(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
 
 /// Reads a whole regular file of at most `limit` bytes as UTF-8 text.
 pub fn read_text(path: &Path, limit: u64) -> std::io::Result<String> {
-    String::from_utf8(read_bounded(path, limit)?)
-        .map_err(|_| Error::new(ErrorKind::InvalidData, "not UTF-8 text"))
+    utf8(read_bounded(path, limit)?)
+}
+
+fn utf8(bytes: Vec<u8>) -> std::io::Result<String> {
+    String::from_utf8(bytes).map_err(|_| Error::new(ErrorKind::InvalidData, "is not UTF-8 text"))
 }
 
 fn too_large(limit: u64) -> Error {

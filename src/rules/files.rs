@@ -2,7 +2,6 @@
 //! regular file read with a bound, so a rule folder from a pull request cannot make b2bready
 //! read (and quote) anything else.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::RuleLoadError;
@@ -62,49 +61,8 @@ pub(super) fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) -> Result<(
 /// Reads a rule file: a regular file (not a link, a pipe or a device) of at most
 /// [`MAX_RULE_FILE_BYTES`].
 pub(super) fn read_rule_file(path: &Path) -> Result<String, RuleLoadError> {
-    let err = |message: String| RuleLoadError {
+    crate::files::read_text_no_link(path, MAX_RULE_FILE_BYTES).map_err(|e| RuleLoadError {
         path: path.to_owned(),
-        message,
-    };
-    let meta =
-        std::fs::symlink_metadata(path).map_err(|e| err(format!("cannot read the file: {e}")))?;
-    if meta.file_type().is_symlink() {
-        return Err(err(
-            "is a symbolic link; rule files must be regular files".into()
-        ));
-    }
-    if !meta.is_file() {
-        return Err(err("is not a regular file".into()));
-    }
-    let file = open_no_follow(path).map_err(|e| err(format!("cannot read the file: {e}")))?;
-    let meta = file
-        .metadata()
-        .map_err(|e| err(format!("cannot read the file: {e}")))?;
-    if !meta.is_file() {
-        return Err(err("is not a regular file".into()));
-    }
-    let mut bytes = Vec::new();
-    file.take(MAX_RULE_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| err(format!("cannot read the file: {e}")))?;
-    if bytes.len() as u64 > MAX_RULE_FILE_BYTES {
-        return Err(err(format!(
-            "larger than {} MiB; a rule file may have at most that",
-            MAX_RULE_FILE_BYTES >> 20
-        )));
-    }
-    String::from_utf8(bytes).map_err(|_| err("is not UTF-8 text".into()))
-}
-
-/// Opens for reading without following a link in the last component, and without waiting
-/// for a writer should the file have become a pipe since it was checked.
-fn open_no_follow(path: &Path) -> std::io::Result<std::fs::File> {
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
-    }
-    options.open(path)
+        message: e.to_string(),
+    })
 }
