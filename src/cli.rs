@@ -125,6 +125,10 @@ pub struct PlanArgs {
     /// Plan --set-guest-usertype even though the snapshot shows no linked subscription.
     #[arg(long)]
     pub force: bool,
+    /// Also plan accounts already invited and not yet redeemed (verdict pending) that no
+    /// blocker stops: their invitation is sent again, with a new redemption link.
+    #[arg(long)]
+    pub resend_pending: bool,
     /// Sign the plan's file list with this key (HMAC-SHA256; at least 32 bytes), or with
     /// --check, verify the signature: binds a reviewer's approval to the exact files.
     #[arg(long, value_name = "FILE")]
@@ -150,6 +154,10 @@ pub struct ExportArgs {
     /// Also read each user's authentication methods, 20 users per $batch request.
     #[arg(long)]
     pub authentication_methods: bool,
+    /// Also read externalUserConvertedOn, which only Graph beta has: a second pass over every
+    /// user (two properties each). Without it, converted-from-external is not evaluated.
+    #[arg(long)]
+    pub converted_users: bool,
     /// A collection not to read, e.g. guestUsages. Repeatable.
     #[arg(long, value_name = "COLLECTION")]
     pub skip: Vec<String>,

@@ -54,6 +54,7 @@ impl ConfigError {
 struct ConfigFile {
     scope: Option<Spanned<ScopeChoice>>,
     scope_file: Option<Spanned<String>>,
+    scope_where: Option<Spanned<String>>,
     external_identities: Option<Spanned<String>>,
     mau_billing: Option<bool>,
     fail_on: Option<FailOn>,
@@ -107,6 +108,8 @@ pub struct Config {
     pub path: PathBuf,
     pub scope: Option<ScopeChoice>,
     pub scope_file: Option<PathBuf>,
+    /// A condition selecting the accounts to judge, checked when the file is read.
+    pub scope_where: Option<String>,
     pub external_identities: Option<PathBuf>,
     pub mau_billing: Option<bool>,
     pub fail_on: Option<FailOn>,
@@ -224,6 +227,19 @@ impl Config {
                     .into(),
             ));
         }
+        if let Some(condition) = &file.scope_where {
+            let at = line_of(text, condition.span().start);
+            if file.scope.is_some() || file.scope_file.is_some() {
+                return Err(invalid(
+                    at,
+                    "scope-where cannot be set with scope or scope-file: it already chooses the accounts"
+                        .into(),
+                ));
+            }
+            crate::rules::compile_scope(condition.get_ref())
+                .map(drop)
+                .map_err(|m| invalid(at, format!("scope-where: {m}")))?;
+        }
         let rules = file
             .rules
             .into_iter()
@@ -277,6 +293,7 @@ impl Config {
             path: path.to_owned(),
             scope: file.scope.map(Spanned::into_inner),
             scope_file: file.scope_file.as_ref().map(resolve).transpose()?,
+            scope_where: file.scope_where.map(Spanned::into_inner),
             external_identities: file.external_identities.as_ref().map(resolve).transpose()?,
             mau_billing: file.mau_billing,
             fail_on: file.fail_on,

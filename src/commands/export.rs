@@ -26,9 +26,10 @@ pub fn run(args: ExportArgs) -> Result<u8, Error> {
         resume,
         page_size: args.page_size,
         skip: args.skip.clone(),
-        per_user: [
+        opt_in: [
             (args.memberships, "memberships"),
             (args.authentication_methods, "authenticationMethods"),
+            (args.converted_users, "convertedUsers"),
         ]
         .into_iter()
         .filter(|(asked, _)| *asked)

@@ -31,6 +31,7 @@ fn options(args: &PlanArgs) -> Result<PlanOptions, Error> {
         wave_size: args.wave_size,
         set_guest_usertype: args.set_guest_usertype,
         force: args.force,
+        resend_pending: args.resend_pending,
     };
     options.check()?;
     Ok(options)

@@ -72,6 +72,11 @@ fn first_url(client: &Client, page_size: u32, source: Source) -> String {
         Source::List(path) | Source::Single(path) | Source::PerUser(path, _) => {
             format!("{}{path}", client.endpoints.graph)
         }
+        Source::RestrictedUnits => format!(
+            "{}/v1.0/directory/administrativeUnits?$select=id,displayName,isMemberManagementRestricted",
+            client.endpoints.graph
+        ),
+        Source::DomainTenants => unreachable!("domain tenants are looked up, not paged"),
         Source::GuestUsages => format!(
             "{}/subscriptions?api-version={SUBSCRIPTIONS_API}",
             client.endpoints.arm
@@ -120,6 +125,7 @@ impl Paging<'_> {
                 }
                 let items = match source {
                     Source::GuestUsages => guest_usages(client, &page.value)?,
+                    Source::RestrictedUnits => super::directory::with_members(client, page.value)?,
                     _ => page.value,
                 };
                 self.write_page(&items, next.clone())?;

@@ -9,6 +9,7 @@
 
 mod batch;
 mod catalogue;
+mod directory;
 mod fetch;
 mod finish;
 mod partial;
@@ -70,8 +71,9 @@ pub struct ExportOptions {
     pub resume: bool,
     pub page_size: u32,
     pub skip: Vec<String>,
-    /// Per-user collections asked for (memberships, authenticationMethods).
-    pub per_user: Vec<String>,
+    /// Collections read only when asked for (memberships, authenticationMethods,
+    /// convertedUsers).
+    pub opt_in: Vec<String>,
     pub cloud: String,
     pub tenant_id: Option<String>,
     /// Progress lines on standard error.
@@ -168,9 +170,9 @@ fn collect(
 ) -> Result<CollectionEntry, GraphError> {
     if options.skip.iter().any(|s| s == name) {
         Ok(finished(Status::Skipped, "not asked for (--skip)"))
-    } else if matches!(source, Source::PerUser(..)) && !options.per_user.iter().any(|s| s == name) {
+    } else if catalogue::OPT_IN.contains(&name) && !options.opt_in.iter().any(|s| s == name) {
         Ok(finished(Status::Skipped, "not asked for"))
-    } else if matches!(source, Source::PerUser(..))
+    } else if matches!(source, Source::PerUser(..) | Source::DomainTenants)
         && !state
             .progress("users")
             .entry
@@ -180,6 +182,8 @@ fn collect(
         Ok(finished(Status::Skipped, "users were not collected"))
     } else if let Source::PerUser(template, key) = source {
         batch::fetch_per_user(client, options, state, name, template, key, reporter)
+    } else if matches!(source, Source::DomainTenants) {
+        directory::domain_tenants(client, options, name, reporter)
     } else if matches!(source, Source::GuestUsages) && !client.auth.can_sign_in(Resource::Arm) {
         Ok(finished(
             Status::Skipped,

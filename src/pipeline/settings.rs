@@ -33,6 +33,11 @@ pub struct ScanFlags {
     /// Judge exactly the accounts listed in this CSV (object ids or UPNs, first column).
     #[arg(long, value_name = "FILE", conflicts_with = "scope")]
     pub scope_file: Option<PathBuf>,
+    /// Judge the internal accounts this condition selects, in the rule condition dialect over
+    /// the account columns the reader fills plus mail_domain and mail_domain_verified, e.g.
+    /// "employee_type = 'Vendor' OR company_name <> 'Contoso Ltd'".
+    #[arg(long, value_name = "SQL", conflicts_with_all = ["scope", "scope_file"])]
+    pub scope_where: Option<String>,
     /// CSV with columns user (id or UPN) and externalEmail (the address the person will sign
     /// in with): adds the accounts to the scope and feeds the address comparison rules.
     #[arg(long, value_name = "FILE")]
@@ -89,6 +94,8 @@ pub enum ScopeSetting {
     All,
     /// Exactly the accounts listed in this file.
     File(PathBuf),
+    /// The accounts a condition selects.
+    Where(String),
 }
 
 /// Everything a scan needs to know, resolved from the flags and the config file.
@@ -134,15 +141,27 @@ impl Settings {
     /// Merges flags with an already loaded config.
     pub fn merge(flags: &ScanFlags, review: Option<&ReviewFlags>, config: Option<Config>) -> Self {
         let c = config.as_ref();
-        let scope_file = flags.scope_file.clone().or(if flags.scope.is_some() {
-            None
-        } else {
-            c.and_then(|c| c.scope_file.clone())
-        });
-        let scope = match (scope_file, flags.scope.or(c.and_then(|c| c.scope))) {
-            (Some(file), _) => ScopeSetting::File(file),
-            (None, Some(ScopeChoice::All)) => ScopeSetting::All,
-            (None, Some(ScopeChoice::LikelyGuests) | None) => ScopeSetting::LikelyGuests,
+        // A scope given by a flag wins over the config's, whichever kind either is.
+        let flagged =
+            flags.scope.is_some() || flags.scope_file.is_some() || flags.scope_where.is_some();
+        let config_scope = c.filter(|_| !flagged);
+        let scope_file = flags
+            .scope_file
+            .clone()
+            .or(config_scope.and_then(|c| c.scope_file.clone()));
+        let scope_where = flags
+            .scope_where
+            .clone()
+            .or(config_scope.and_then(|c| c.scope_where.clone()));
+        let scope = match (
+            scope_file,
+            scope_where,
+            flags.scope.or(c.and_then(|c| c.scope)),
+        ) {
+            (Some(file), _, _) => ScopeSetting::File(file),
+            (None, Some(condition), _) => ScopeSetting::Where(condition),
+            (None, None, Some(ScopeChoice::All)) => ScopeSetting::All,
+            (None, None, Some(ScopeChoice::LikelyGuests) | None) => ScopeSetting::LikelyGuests,
         };
         let mau_billing = !flags.no_mau_billing
             && (flags.mau_billing || c.and_then(|c| c.mau_billing).unwrap_or(false));
@@ -218,6 +237,13 @@ impl Settings {
             ScopeSetting::File(file) => Scope::Listed(inputs::read_scope_file(file)?),
             ScopeSetting::All => Scope::All,
             ScopeSetting::LikelyGuests => Scope::LikelyGuests,
+            ScopeSetting::Where(condition) => Scope::Where {
+                expr: crate::rules::compile_scope(condition).map_err(|message| InputError {
+                    path: "--scope-where".into(),
+                    message,
+                })?,
+                condition: condition.clone(),
+            },
         };
         Ok(ScanOptions {
             scope,

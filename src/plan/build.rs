@@ -70,7 +70,9 @@ pub fn build(
     let mut left_out = Vec::new();
     for v in &result.verdicts {
         let id = text(col::ID, v.row).unwrap_or_default();
-        if v.verdict != Verdict::Ready {
+        let resend =
+            options.resend_pending && v.verdict == Verdict::Pending && v.blockers.is_empty();
+        if v.verdict != Verdict::Ready && !resend {
             left_out.push(LeftOut {
                 user_principal_name: text(col::UPN, v.row),
                 verdict: v.verdict.as_str().into(),
@@ -98,6 +100,7 @@ pub fn build(
         let post_steps = post_steps(result, options, v, &id);
         accounts.push(PlannedAccount {
             wave: (accounts.len() / options.wave_size.max(1) as usize) as u32 + 1,
+            resend,
             request: InvitationRequest {
                 invited_user_email_address: mail.clone(),
                 invite_redirect_url: redirect_url.clone(),

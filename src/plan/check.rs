@@ -88,10 +88,16 @@ pub fn check(plan: &Plan, result: &ScanResult) -> Result<Vec<Problem>, PlanError
         let problem = match verdicts.get(a.id.as_str()) {
             None if known.contains(a.id.as_str()) => Some("no longer in scope".to_owned()),
             None => Some("no longer in the snapshot".to_owned()),
-            Some(v) if v.verdict == Verdict::Blocked => Some(format!(
+            Some(v) if v.verdict == Verdict::Blocked || !v.blockers.is_empty() => Some(format!(
                 "blocked: {}",
                 result.rule_ids(&v.blockers).join(", ")
             )),
+            Some(v) if v.verdict == Verdict::Pending && !a.resend => Some(
+                "invited since the plan was made: externalUserState is PendingAcceptance".into(),
+            ),
+            Some(v) if v.verdict == Verdict::Ready && a.resend => {
+                Some("no longer pending: the invitation was withdrawn or reset".into())
+            }
             Some(v) if v.verdict == Verdict::Excluded => Some(format!(
                 "excluded: {}",
                 result.exclusion_reason(v).unwrap_or_default()

@@ -58,6 +58,9 @@ pub struct PlanOptions {
     pub wave_size: u32,
     pub set_guest_usertype: bool,
     pub force: bool,
+    /// Also plan accounts whose invitation is pending (and that no blocker stops): the
+    /// invitation is sent again, with a new redemption link.
+    pub resend_pending: bool,
 }
 
 impl PlanOptions {
@@ -139,6 +142,10 @@ pub struct PlannedAccount {
     pub display_name: Option<String>,
     pub mail: String,
     pub wave: u32,
+    /// The invitation is out already and not redeemed (`--resend-pending`): this one
+    /// replaces it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub resend: bool,
     /// The body of `POST /v1.0/invitations`, exactly as sent.
     pub request: InvitationRequest,
     pub post_steps: Vec<PostStep>,

@@ -78,6 +78,7 @@ struct SummaryCtx {
     in_scope: usize,
     ready: usize,
     blocked: usize,
+    pending: usize,
     excluded: usize,
     out_of_scope: usize,
     findings_blocker: usize,
@@ -189,6 +190,7 @@ pub fn render(result: &ScanResult, out: &mut dyn Write) -> Result<(), OutputErro
             in_scope: s.in_scope,
             ready: s.ready,
             blocked: s.blocked,
+            pending: s.pending,
             excluded: s.excluded,
             out_of_scope: s.out_of_scope,
             findings_blocker: s.findings_blocker,
@@ -254,14 +256,15 @@ fn tenant_findings(result: &ScanResult) -> Vec<TenantFinding<'_>> {
         .collect()
 }
 
-/// The accounts listed: blocked first, then ready, then excluded; within each, by id (the
+/// The accounts listed: blocked first, then ready, pending, excluded; within each, by id (the
 /// verdict order); at most `USERS_CAP`.
 fn shown_users(result: &ScanResult) -> Vec<VerdictDto<'_>> {
     let mut order: Vec<usize> = (0..result.verdicts.len()).collect();
     let rank = |v: Verdict| match v {
         Verdict::Blocked => 0,
         Verdict::Ready => 1,
-        Verdict::Excluded => 2,
+        Verdict::Pending => 2,
+        Verdict::Excluded => 3,
     };
     order.sort_by_key(|&i| rank(result.verdicts[i].verdict));
     order.truncate(USERS_CAP);

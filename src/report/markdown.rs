@@ -67,6 +67,7 @@ pub fn render(result: &ScanResult, out: &mut dyn Write) -> Result<(), OutputErro
         ("in scope", s.in_scope),
         ("ready", s.ready),
         ("blocked", s.blocked),
+        ("pending (invited, not redeemed)", s.pending),
         ("excluded (already B2B)", s.excluded),
         ("out of scope", s.out_of_scope),
     ] {

@@ -47,6 +47,10 @@ pub fn render(result: &ScanResult, out: &mut dyn Write) -> Result<(), OutputErro
         vec!["in scope".into(), s.in_scope.to_string()],
         vec!["  ready".into(), s.ready.to_string()],
         vec!["  blocked".into(), s.blocked.to_string()],
+        vec![
+            "  pending (invited, not redeemed)".into(),
+            s.pending.to_string(),
+        ],
         vec!["excluded (already B2B)".into(), s.excluded.to_string()],
         vec!["out of scope".into(), s.out_of_scope.to_string()],
     ];
@@ -62,8 +66,14 @@ pub fn render(result: &ScanResult, out: &mut dyn Write) -> Result<(), OutputErro
     }
     writeln!(
         out,
-        "{} ready, {} blocked, {} excluded; {} blocker, {} warning and {} info findings",
-        s.ready, s.blocked, s.excluded, s.findings_blocker, s.findings_warning, s.findings_info
+        "{} ready, {} blocked, {} pending, {} excluded; {} blocker, {} warning and {} info findings",
+        s.ready,
+        s.blocked,
+        s.pending,
+        s.excluded,
+        s.findings_blocker,
+        s.findings_warning,
+        s.findings_info
     )?;
     let r = &result.review;
     writeln!(out, "{}", result.review_line())?;

@@ -283,6 +283,12 @@ fn compile_condition(condition: &str, schema: &'static [ColumnDef]) -> Result<Ex
     Ok(expr.fill_null(lit(false)))
 }
 
+/// A `--scope-where` condition: the rule condition dialect over the columns the scope can
+/// read (`user::SCOPE_COLUMNS`).
+pub fn compile_scope(condition: &str) -> Result<Expr, String> {
+    compile_condition(condition, user::SCOPE_COLUMNS)
+}
+
 /// What a rule's error says when polars panicked on its condition.
 pub(crate) const QUERY_ENGINE_FAILED: &str =
     "polars failed unexpectedly on this condition (a bug in polars); write it another way";

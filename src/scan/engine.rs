@@ -219,19 +219,20 @@ fn verdicts(
                 blockers: Vec::new(),
                 warnings: Vec::new(),
             }),
-            Class::InScope => {
+            Class::InScope | Class::Pending => {
                 let (b, w) = &per_row[slot[r] as usize];
                 let mut blockers = tenant_blockers.to_vec();
                 blockers.extend(b);
                 blockers.sort_unstable();
                 let warnings = w.clone();
+                let verdict = match (class, blockers.is_empty()) {
+                    (Class::Pending, _) => Verdict::Pending,
+                    (_, true) => Verdict::Ready,
+                    (_, false) => Verdict::Blocked,
+                };
                 Some(VerdictRow {
                     row: r as u32,
-                    verdict: if blockers.is_empty() {
-                        Verdict::Ready
-                    } else {
-                        Verdict::Blocked
-                    },
+                    verdict,
                     class,
                     blockers,
                     warnings,

@@ -47,6 +47,7 @@ pub struct Summary {
     pub in_scope: usize,
     pub ready: usize,
     pub blocked: usize,
+    pub pending: usize,
     pub excluded: usize,
     pub out_of_scope: usize,
     pub findings_blocker: usize,
@@ -253,7 +254,7 @@ pub fn run(dir: &Path, registry: Registry, options: ScanOptions) -> Result<Scan,
         manifest.tenant_id.as_deref(),
         &options.scope,
         external.as_deref(),
-    );
+    )?;
     clock.mark("facts");
     warnings.extend(facts.warnings.iter().cloned());
     let not_evaluated = availability(&registry, &tenant, external.is_some());
@@ -275,6 +276,7 @@ pub fn run(dir: &Path, registry: Registry, options: ScanOptions) -> Result<Scan,
         match v.verdict {
             Verdict::Ready => summary.ready += 1,
             Verdict::Blocked => summary.blocked += 1,
+            Verdict::Pending => summary.pending += 1,
             Verdict::Excluded => summary.excluded += 1,
         }
     }
@@ -320,7 +322,8 @@ fn hash_folded(id: &str) -> u64 {
     h.finish()
 }
 
-fn check_unique_ids(users: &Users, path: &Path) -> Result<(), SnapshotError> {
+/// (folded id hash, row) of every account, sorted.
+fn folded_id_index(users: &Users) -> Vec<(u64, u32)> {
     use rayon::prelude::*;
     let ids = users.table.columns[col::ID].text().expect("text column");
     let mut keyed: Vec<(u64, u32)> = (0..users.len())
@@ -328,6 +331,12 @@ fn check_unique_ids(users: &Users, path: &Path) -> Result<(), SnapshotError> {
         .map(|r| (hash_folded(ids.get(r).unwrap_or("")), r as u32))
         .collect();
     keyed.par_sort_unstable();
+    keyed
+}
+
+fn check_unique_ids(users: &Users, path: &Path) -> Result<(), SnapshotError> {
+    let ids = users.table.columns[col::ID].text().expect("text column");
+    let keyed = folded_id_index(users);
     let mut duplicate: Option<(u64, u64, &str)> = None;
     for pair in keyed.windows(2) {
         let (a, b) = (pair[0].1 as usize, pair[1].1 as usize);

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::facts::{self, Class, Scope};
+use super::facts::{self, Book, Class, Groups, Holder, OtherHolders, Scope};
 use super::inputs::{self, Entry};
 use super::{ScanError, ScanOptions, availability, check_unique_ids};
 use crate::model::{Column, StrColumn, Verdict, user as col};
@@ -37,8 +37,12 @@ pub struct Checker {
     external: Option<Vec<Entry>>,
     /// The snapshot's accounts, for their addresses.
     others: Users,
-    /// Every (address hash, row) of `others`, sorted.
-    index: Vec<(u64, u32)>,
+    /// The snapshot's contacts and deleted users.
+    holders: OtherHolders,
+    /// Every address of the snapshot, grouped.
+    groups: Groups,
+    /// (folded id hash, row) of `others`, sorted.
+    ids: Vec<(u64, u32)>,
 }
 
 impl Checker {
@@ -62,7 +66,15 @@ impl Checker {
         let others = users::load(&file)?;
         check_unique_ids(&others, &file.path)?;
         let not_evaluated = availability(&registry, &tenant, external.is_some());
-        let index = facts::address_index(&others.addresses);
+        let holders = OtherHolders::from_tenant(&tenant);
+        let groups = Groups::build(
+            Book {
+                users: &others,
+                others: &holders,
+            },
+            &|_| true,
+        );
+        let ids = super::folded_id_index(&others);
         Ok(Checker {
             registry,
             not_evaluated,
@@ -71,7 +83,9 @@ impl Checker {
             mau_billing: options.mau_billing,
             external,
             others,
-            index,
+            holders,
+            groups,
+            ids,
         })
     }
 
@@ -85,7 +99,7 @@ impl Checker {
             self.manifest.tenant_id.as_deref(),
             &Scope::All,
             self.external.as_deref(),
-        );
+        )?;
         self.set_collisions(&mut live, &facts.class);
         let eval = super::engine::evaluate(
             &self.registry,
@@ -125,56 +139,114 @@ impl Checker {
         Ok(checked)
     }
 
-    /// Counts, for each live account in scope, the other accounts holding its mail: the other
-    /// live accounts, and the snapshot's accounts that are not being judged live (for those,
-    /// the live values win). The holder named is the one with the smallest id.
+    /// Counts, for each live account judged, the other objects holding its mail: the other
+    /// live accounts, the snapshot's contacts and deleted users, and the snapshot's accounts
+    /// that are not being judged live (for those, the live values win). The holder named is the
+    /// one with the smallest id. The snapshot's addresses are grouped once at load, so a check
+    /// costs the size of the live batch, not the size of a shared address's group.
     fn set_collisions(&self, live: &mut Users, class: &[Class]) {
-        let live_index = facts::address_index(&live.addresses);
-        let live_ids = text_values(&live.table.columns[col::ID]);
-        let live_upns = text_values(&live.table.columns[col::UPN]);
-        let mail = text_values(&live.table.columns[col::MAIL]);
-        let other_ids = self.others.table.columns[col::ID].text();
-        let other_upns = self.others.table.columns[col::UPN].text();
+        let none = OtherHolders::default();
+        let book = self.book();
+        let live_book = Book {
+            users: live,
+            others: &none,
+        };
+        let mail = live.table.columns[col::MAIL].text().expect("text column");
+        // The snapshot rows of the accounts judged live: their snapshot values no longer count.
+        let replaced: Vec<u32> = (0..live.len() as u32)
+            .filter_map(|r| self.row_of(live_book.id(r)))
+            .collect();
         let n = live.len();
         let mut count: Vec<Option<i64>> = vec![None; n];
-        let mut with = StrColumn::default();
+        let mut holder: Vec<Option<Holder>> = vec![None; n];
         for r in 0..n {
-            let m = mail[r].trim().to_lowercase();
-            if class[r] != Class::InScope || m.is_empty() {
-                count[r] = (class[r] == Class::InScope).then_some(0);
-                with.push(None);
+            if !class[r].judged() {
                 continue;
             }
-            let judged_live = |id: &str| live_ids.iter().any(|l| l.eq_ignore_ascii_case(id));
-            let from_live = facts::holders(&live_index, &live.addresses, &m)
-                .filter(|&o| o as usize != r)
-                .map(|o| (live_ids[o as usize].clone(), live_upns[o as usize].clone()));
-            let from_snapshot = facts::holders(&self.index, &self.others.addresses, &m)
-                .map(|o| {
-                    let id = other_ids.and_then(|c| c.get(o as usize)).unwrap_or("");
-                    let upn = other_upns.and_then(|c| c.get(o as usize)).unwrap_or("");
-                    (id.to_owned(), upn.to_owned())
-                })
-                .filter(|(id, _)| !judged_live(id));
-            let holders: Vec<(String, String)> = from_live.chain(from_snapshot).collect();
-            count[r] = Some(holders.len() as i64);
-            let first = holders.into_iter().min();
-            with.push(
-                first
-                    .map(|(id, upn)| if upn.is_empty() { id } else { upn })
-                    .as_deref(),
-            );
+            let Some(m) = facts::mail_key(mail, r) else {
+                count[r] = Some(0);
+                continue;
+            };
+            let live_holders = (0..n as u32)
+                .filter(|&o| o as usize != r && live_book.holds(o, &m))
+                .map(|o| live_book.holder(o));
+            let (snapshot_count, first) = self.snapshot_holders(book, &m, &replaced);
+            let mut all: Vec<Holder> = live_holders.chain(first).collect();
+            count[r] = Some((snapshot_count + all.len() - usize::from(first.is_some())) as i64);
+            all.sort_by(|a, b| a.id.cmp(b.id));
+            holder[r] = all.first().copied();
         }
-        live.table.columns[col::MAIL_COLLISION_COUNT] = Column::Int(count);
-        live.table.columns[col::MAIL_COLLISION_WITH] = Column::Text(with);
+        let column = |f: for<'h> fn(&Holder<'h>) -> &'h str| {
+            let mut c = StrColumn::default();
+            for h in &holder {
+                c.push(h.as_ref().map(f));
+            }
+            Column::Text(c)
+        };
+        let columns = [
+            (col::MAIL_COLLISION_WITH, column(|h| h.label)),
+            (col::MAIL_COLLISION_KIND, column(|h| h.kind.as_str())),
+            (col::MAIL_COLLISION_ID, column(|h| h.id)),
+            (col::MAIL_COLLISION_COUNT, Column::Int(count)),
+        ];
+        drop(holder);
+        for (index, c) in columns {
+            live.table.columns[index] = c;
+        }
     }
-}
 
-fn text_values(column: &Column) -> Vec<String> {
-    match column.text() {
-        Some(c) => (0..c.len())
-            .map(|r| c.get(r).unwrap_or("").to_owned())
-            .collect(),
-        None => Vec::new(),
+    fn book(&self) -> Book<'_> {
+        Book {
+            users: &self.others,
+            others: &self.holders,
+        }
+    }
+
+    /// How many snapshot objects hold `address`, leaving out the `replaced` rows, and the one
+    /// with the smallest id. The group's two smallest ids answer unless both are replaced;
+    /// only then are the holders looked for one by one.
+    fn snapshot_holders<'a>(
+        &self,
+        book: Book<'a>,
+        address: &str,
+        replaced: &[u32],
+    ) -> (usize, Option<Holder<'a>>) {
+        let Some(g) = self.groups.find(book, address) else {
+            return (0, None);
+        };
+        let gone = replaced.iter().filter(|&&s| book.holds(s, address)).count();
+        let count = g.count as usize - gone;
+        if count == 0 {
+            return (0, None);
+        }
+        let kept = |h: &u32| !replaced.contains(h);
+        let first = [Some(g.first), g.second]
+            .into_iter()
+            .flatten()
+            .find(kept)
+            .or_else(|| {
+                book.scan_holders(address)
+                    .into_iter()
+                    .filter(kept)
+                    .min_by(|a, b| book.id(*a).cmp(book.id(*b)))
+            });
+        (count, first.map(|h| book.holder(h)))
+    }
+
+    /// The snapshot row of an account id, compared without regard to ASCII case.
+    fn row_of(&self, id: &str) -> Option<u32> {
+        let h = super::hash_folded(id);
+        let start = self.ids.partition_point(|p| p.0 < h);
+        let ids = self.others.table.columns[col::ID]
+            .text()
+            .expect("text column");
+        self.ids[start..]
+            .iter()
+            .take_while(|p| p.0 == h)
+            .map(|p| p.1)
+            .find(|&r| {
+                ids.get(r as usize)
+                    .is_some_and(|i| i.eq_ignore_ascii_case(id))
+            })
     }
 }

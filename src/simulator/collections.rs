@@ -56,6 +56,13 @@ fn collection_at(path: &str) -> Option<(&'static str, bool)> {
         "/v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/email" => {
             ("emailAuthenticationMethodConfiguration", true)
         }
+        "/v1.0/contacts" => ("contacts", false),
+        "/v1.0/directory/deletedItems/microsoft.graph.user" => ("deletedUsers", false),
+        "/beta/roleManagement/directory/roleAssignments" => ("directoryRoles", false),
+        "/v1.0/directory/administrativeUnits" => ("administrativeUnits", false),
+        "/v1.0/identity/conditionalAccess/policies" => ("conditionalAccessPolicies", false),
+        // Only externalUserConvertedOn is kept for beta users: the snapshot's convertedUsers.
+        "/beta/users" => ("convertedUsers", false),
         _ => return None,
     })
 }

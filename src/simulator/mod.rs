@@ -11,6 +11,7 @@
 mod arm;
 mod batch;
 mod collections;
+mod directory;
 mod faults;
 pub mod http;
 mod respond;

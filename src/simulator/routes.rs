@@ -12,7 +12,7 @@ use super::Simulator;
 use super::faults::Fault;
 use super::http::Request;
 use super::respond::{graph_error, respond};
-use super::{arm, batch, collections, token};
+use super::{arm, batch, collections, directory, token};
 
 pub fn handle(sim: &Simulator, request: Request) {
     let Ok(url) = url::Url::parse(&format!("http://simulator{}", request.url())) else {
@@ -56,6 +56,9 @@ pub fn handle(sim: &Simulator, request: Request) {
     }
     if path.starts_with("/subscriptions") {
         return arm::arm(sim, request, &path, &query);
+    }
+    if let Some(lookup) = directory::route(&path) {
+        return directory::serve(sim, request, lookup);
     }
     collections::serve(sim, request, &path, &query)
 }

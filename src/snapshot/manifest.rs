@@ -24,6 +24,13 @@ pub const COLLECTIONS: &[&str] = &[
     "guestUsages",
     "memberships",
     "authenticationMethods",
+    "contacts",
+    "deletedUsers",
+    "directoryRoles",
+    "administrativeUnits",
+    "conditionalAccessPolicies",
+    "domainTenants",
+    "convertedUsers",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -8,6 +8,10 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::SnapshotError;
+use super::directory::{
+    AdministrativeUnit, ConditionalAccessPolicy, Contact, ConvertedUser, DeletedUser, DomainTenant,
+    RoleAssignment,
+};
 use super::lines::read_records;
 use super::manifest::{Manifest, Status};
 
@@ -38,16 +42,27 @@ pub struct AuthorizationPolicy {
     pub allow_invites_from: Option<String>,
 }
 
+/// The default cross-tenant access settings, or a partner's (with its `tenantId`); a field a
+/// partner leaves null inherits the default's.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct CrossTenantDefault {
+pub struct CrossTenantPolicy {
+    pub tenant_id: Option<String>,
     pub b2b_collaboration_inbound: Option<B2bSetting>,
+    pub inbound_trust: Option<InboundTrust>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct B2bSetting {
     pub users_and_groups: Option<TargetConfiguration>,
+    pub applications: Option<TargetConfiguration>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InboundTrust {
+    pub is_mfa_accepted: Option<bool>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -123,10 +138,19 @@ pub struct TenantData {
     pub organization: Option<Organization>,
     pub domains: Vec<Domain>,
     pub authorization_policy: Option<AuthorizationPolicy>,
-    pub cross_tenant_default: Option<CrossTenantDefault>,
+    pub cross_tenant_default: Option<CrossTenantPolicy>,
+    pub cross_tenant_partners: Vec<CrossTenantPolicy>,
     pub domain_policy: Option<DomainPolicy>,
     pub email_otp: Option<EmailMethodConfiguration>,
     pub guest_usages: Vec<GuestUsage>,
+    pub contacts: Vec<Contact>,
+    pub deleted_users: Vec<DeletedUser>,
+    pub role_assignments: Vec<RoleAssignment>,
+    pub administrative_units: Vec<AdministrativeUnit>,
+    pub conditional_access: Vec<ConditionalAccessPolicy>,
+    pub domain_tenants: Vec<DomainTenant>,
+    /// Accounts converted from external to internal: lower-case id → when.
+    pub converted: std::collections::HashMap<String, String>,
 }
 
 impl TenantData {
@@ -159,6 +183,39 @@ impl TenantData {
         }
         if let Some(f) = read("guestUsages") {
             t.guest_usages = read_records(&f)?;
+        }
+        if let Some(f) = read("crossTenantAccessPolicyPartners") {
+            t.cross_tenant_partners = read_records(&f)?;
+        }
+        if let Some(f) = read("contacts") {
+            t.contacts = read_records(&f)?;
+        }
+        if let Some(f) = read("deletedUsers") {
+            t.deleted_users = read_records(&f)?;
+        }
+        if let Some(f) = read("directoryRoles") {
+            t.role_assignments = read_records(&f)?;
+        }
+        if let Some(f) = read("administrativeUnits") {
+            t.administrative_units = read_records(&f)?;
+        }
+        if let Some(f) = read("conditionalAccessPolicies") {
+            t.conditional_access = read_records(&f)?;
+        }
+        if let Some(f) = read("domainTenants") {
+            t.domain_tenants = read_records(&f)?;
+        }
+        if let Some(f) = read("convertedUsers") {
+            let records: Vec<ConvertedUser> = read_records(&f)?;
+            t.converted = records
+                .into_iter()
+                .filter_map(|c| {
+                    let when = c
+                        .external_user_converted_on
+                        .filter(|w| !w.trim().is_empty())?;
+                    Some((c.id?.trim().to_ascii_lowercase(), when))
+                })
+                .collect();
         }
         Ok(t)
     }

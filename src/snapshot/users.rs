@@ -45,6 +45,23 @@ struct RawUser<'a> {
     proxy_addresses: Option<Vec<Cow<'a, str>>>,
     #[serde(borrow)]
     assigned_plans: Option<Vec<RawPlan<'a>>>,
+    #[serde(borrow)]
+    company_name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    employee_type: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    external_user_state_change_date_time: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    external_user_converted_on: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    identities: Option<Vec<RawIdentity<'a>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawIdentity<'a> {
+    #[serde(borrow)]
+    issuer: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
@@ -61,7 +78,8 @@ struct RawPlan<'a> {
 /// The accounts of a snapshot: reader columns filled, derived columns still empty.
 pub struct Users {
     pub table: Table,
-    /// Per account, every address it holds (mail, otherMails, smtp proxies), lower-case,
+    /// Per account, every address it holds (mail, userPrincipalName, otherMails, smtp
+    /// proxies), lower-case,
     /// de-duplicated, joined by `\n`. Feeds the collision fact.
     pub addresses: StrColumn,
     /// The line of `users.jsonl` each account came from.
@@ -158,14 +176,11 @@ fn parse_block(path: &Path, block: &Block) -> Result<Users, SnapshotError> {
                 None => name,
             }
         });
-        let exchange = user.assigned_plans.iter().flatten().find(|p| {
-            p.service
-                .as_deref()
-                .is_some_and(|s| s.eq_ignore_ascii_case("exchange"))
-                && p.capability_status
-                    .as_deref()
-                    .is_some_and(|s| s.eq_ignore_ascii_case("enabled"))
-        });
+        let exchange = user
+            .assigned_plans
+            .iter()
+            .flatten()
+            .find(|p| is_mailbox_plan(p));
         let other_mails = user.other_mails.as_deref().unwrap_or_default();
         joined.clear();
         for (i, m) in other_mails.iter().enumerate() {
@@ -191,6 +206,27 @@ fn parse_block(path: &Path, block: &Block) -> Result<Users, SnapshotError> {
         bool_col(&mut t[col::HAS_EXCHANGE_PLAN]).push(Some(exchange.is_some()));
         text_col(&mut t[col::EXCHANGE_PLAN_ID])
             .push(exchange.and_then(|p| p.service_plan_id.as_deref()));
+        text_col(&mut t[col::COMPANY_NAME]).push(user.company_name.as_deref());
+        text_col(&mut t[col::EMPLOYEE_TYPE]).push(user.employee_type.as_deref());
+        text_col(&mut t[col::EXTERNAL_USER_STATE_CHANGED])
+            .push(user.external_user_state_change_date_time.as_deref());
+        text_col(&mut t[col::EXTERNAL_USER_CONVERTED_ON])
+            .push(user.external_user_converted_on.as_deref());
+        joined.clear();
+        for (i, issuer) in user
+            .identities
+            .iter()
+            .flatten()
+            .filter_map(|d| d.issuer.as_deref())
+            .enumerate()
+        {
+            if i > 0 {
+                joined.push_str("; ");
+            }
+            joined.push_str(issuer);
+        }
+        text_col(&mut t[col::IDENTITY_ISSUERS])
+            .push(user.identities.is_some().then_some(joined.as_str()));
 
         address_list.clear();
         let smtp = user.proxy_addresses.iter().flatten().filter_map(|p| {
@@ -201,6 +237,7 @@ fn parse_block(path: &Path, block: &Block) -> Result<Users, SnapshotError> {
             .mail
             .as_deref()
             .into_iter()
+            .chain(user.user_principal_name.as_deref())
             .chain(other_mails.iter().map(|m| &**m))
             .chain(smtp)
         {
@@ -227,6 +264,71 @@ fn parse_block(path: &Path, block: &Block) -> Result<Users, SnapshotError> {
         out.lines.push(line);
     }
     Ok(out)
+}
+
+/// Exchange Online service plans that come with many licenses but give no mailbox, by
+/// servicePlanId (lower-case): an account holding only these has no mailbox pinning its mail.
+pub const NON_MAILBOX_EXCHANGE_PLANS: &[(&str, &str)] = &[
+    (
+        "113feb6c-3fe4-4440-bddc-54d774bf0318",
+        "EXCHANGE_S_FOUNDATION (Exchange Foundation)",
+    ),
+    (
+        "f20fedf3-f3c3-43c3-8267-2bfdd51c0939",
+        "ATP_ENTERPRISE (Defender for Office 365 Plan 1)",
+    ),
+    (
+        "8e0c0a52-6a6c-4d40-8370-dd62790dcd70",
+        "THREAT_INTELLIGENCE (Defender for Office 365 Plan 2)",
+    ),
+    (
+        "c4801e8a-cb58-4c35-aca6-f2dcc106f287",
+        "INFORMATION_BARRIERS",
+    ),
+    (
+        "9f431833-0334-42de-a7dc-70aa40db46db",
+        "LOCKBOX_ENTERPRISE (Customer Lockbox)",
+    ),
+    ("617b097b-4b93-4ede-83de-5f075bb5fb2f", "PREMIUM_ENCRYPTION"),
+    ("34c0d7a0-a70f-4668-9238-47f9fc208882", "EXCHANGE_ANALYTICS"),
+    ("6db1f1db-2b46-403f-be40-e39395f08dbb", "CUSTOMER_KEY"),
+    (
+        "4de31727-a228-4ec3-a5bf-8e45b5ca48cc",
+        "EQUIVIO_ANALYTICS (eDiscovery Premium)",
+    ),
+    (
+        "b1188c4c-1b36-4018-b48b-ee07604f6feb",
+        "PAM_ENTERPRISE (Privileged Access Management)",
+    ),
+    (
+        "5136a095-5cf0-4aff-bec3-e84448b38ea5",
+        "MIP_S_CLP1 (Information Protection)",
+    ),
+    (
+        "efb0351d-3b08-4503-993d-383af8de41e3",
+        "MIP_S_CLP2 (Information Protection)",
+    ),
+];
+
+/// An Exchange plan that gives (or keeps) a mailbox: service exchange, a capability status of
+/// Enabled, Warning or Suspended (a suspended mailbox still holds mail), and not one of the
+/// plans without a mailbox.
+fn is_mailbox_plan(p: &RawPlan) -> bool {
+    let exchange = p
+        .service
+        .as_deref()
+        .is_some_and(|s| s.eq_ignore_ascii_case("exchange"));
+    let active = p.capability_status.as_deref().is_some_and(|s| {
+        ["enabled", "warning", "suspended"]
+            .iter()
+            .any(|a| s.eq_ignore_ascii_case(a))
+    });
+    let mailbox = p.service_plan_id.as_deref().is_none_or(|id| {
+        !NON_MAILBOX_EXCHANGE_PLANS
+            .iter()
+            .any(|(plan, _)| id.trim().eq_ignore_ascii_case(plan))
+    });
+    exchange && active && mailbox
 }
 
 fn text_col(c: &mut Column) -> &mut StrColumn {

@@ -7,6 +7,7 @@ use std::path::Path;
 use rayon::prelude::*;
 use serde_json::json;
 
+mod directory;
 mod people;
 
 use people::{Rng, User, collide, shaped_user};
@@ -127,7 +128,6 @@ fn write_tenant(
         "crossTenantAccessPolicyDefault",
         [&json!({"isServiceDefault": true, "b2bCollaborationInbound": allow_all, "b2bCollaborationOutbound": allow_all})],
     )?;
-    w.write_all("crossTenantAccessPolicyPartners", std::iter::empty())?;
     let definition = r#"{"B2BManagementPolicy":{"InvitationsAllowedAndBlockedDomainsPolicy":{"AllowedDomains":[],"BlockedDomains":["gmail.com"]}}}"#;
     w.write_all(
         "b2bManagementPolicies",
@@ -168,6 +168,7 @@ fn write_tenant(
         }
     }
     w.add(sink)?;
+    directory::write(&mut w, seed, users, shape)?;
     w.finish(true)?;
     Ok(())
 }

@@ -50,7 +50,7 @@ const LAST: &[&str] = &[
     "Ibrahim",
     "Jovanovic",
 ];
-const PARTNERS: &[&str] = &[
+pub(super) const PARTNERS: &[&str] = &[
     "northwindtraders.com",
     "adatum.com",
     "litwareinc.com",
@@ -86,7 +86,7 @@ const PLANS: &[(&str, &str)] = &[
 ];
 
 /// SplitMix64: tiny, fast, and the same on every platform.
-pub(super) struct Rng(u64);
+pub(crate) struct Rng(u64);
 
 impl Rng {
     pub(super) fn new(seed: u64, stream: u64) -> Self {
@@ -103,20 +103,20 @@ impl Rng {
         z ^ (z >> 31)
     }
 
-    fn below(&mut self, n: usize) -> usize {
+    pub(super) fn below(&mut self, n: usize) -> usize {
         (self.next() % n as u64) as usize
     }
 
     /// True with the given probability in percent.
-    fn pct(&mut self, p: u64) -> bool {
+    pub(super) fn pct(&mut self, p: u64) -> bool {
         self.next() % 1000 < p * 10
     }
 
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+    pub(super) fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
         items[self.below(items.len())]
     }
 
-    fn guid(&mut self) -> String {
+    pub(super) fn guid(&mut self) -> String {
         let a = self.next();
         let b = self.next();
         format!(
@@ -147,9 +147,31 @@ pub(super) struct User {
     external_user_state: Option<&'static str>,
     on_premises_user_principal_name: Option<String>,
     on_premises_sync_enabled: Option<bool>,
+    external_user_state_change_date_time: Option<&'static str>,
     company_name: Option<&'static str>,
+    employee_type: Option<&'static str>,
     job_title: Option<&'static str>,
+    identities: Vec<serde_json::Value>,
     assigned_plans: Vec<serde_json::Value>,
+}
+
+impl User {
+    pub(super) fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The external address of a local guest (an internal account for an outside person),
+    /// if this is one.
+    pub(super) fn local_guest_mail(&self) -> Option<&str> {
+        let local = self.creation_type.is_none() && self.user_principal_name.starts_with("v-");
+        self.mail
+            .as_deref()
+            .filter(|m| local && !m.ends_with(DOMAIN) && m.contains('@'))
+    }
+
+    pub(super) fn is_employee(&self) -> bool {
+        self.employee_type == Some("Employee")
+    }
 }
 
 fn plans(rng: &mut Rng, exchange: bool) -> Vec<serde_json::Value> {
@@ -237,10 +259,16 @@ fn user(seed: u64, index: usize) -> User {
         external_user_state: None,
         on_premises_user_principal_name: None,
         on_premises_sync_enabled: None,
+        external_user_state_change_date_time: None,
         company_name: None,
+        employee_type: Some("Employee"),
         job_title: Some(["Engineer", "Analyst", "Manager", "Consultant", "Designer"][rng.below(5)]),
+        identities: Vec::new(),
         assigned_plans: Vec::new(),
     };
+    // Properties added later draw from their own stream, so the accounts of a seed keep the
+    // problems they always had.
+    let mut later = Rng::new(seed ^ 0x1DE7_1715, index as u64);
     if kind < 70 {
         // An employee: licensed, often synced from on-premises AD.
         let mail = u.mail.clone().unwrap_or_default();
@@ -253,6 +281,7 @@ fn user(seed: u64, index: usize) -> User {
             u.on_premises_sync_enabled = Some(true);
             u.on_premises_user_principal_name = Some(format!("{handle}@corp.{DOMAIN}"));
         }
+        u.identities = vec![own_identity(&u.user_principal_name)];
         return u;
     }
     let partner = rng.pick(PARTNERS);
@@ -273,7 +302,12 @@ fn user(seed: u64, index: usize) -> User {
         } else {
             "PendingAcceptance"
         });
+        u.external_user_state_change_date_time = Some("2025-02-17T10:41:09Z");
+        u.employee_type = None;
         u.job_title = None;
+        u.identities = vec![
+            json!({"signInType": "federated", "issuer": "ExternalAzureAD", "issuerAssignedId": null}),
+        ];
         return u;
     }
     // A local guest: an internal account for an outside person.
@@ -305,7 +339,27 @@ fn user(seed: u64, index: usize) -> User {
     if rng.pct(5) {
         u.other_mails.push(format!("{handle}@{partner}"));
     }
+    u.employee_type = Some(if later.pct(70) {
+        "Vendor"
+    } else {
+        "Contractor"
+    });
+    u.identities = vec![own_identity(&u.user_principal_name)];
+    if later.pct(1) {
+        // Redeemed once through its own organization, then reset: already bound outside.
+        u.identities.push(json!({"signInType": "federated", "issuer": "ExternalAzureAD", "issuerAssignedId": null}));
+    }
+    if later.pct(2) {
+        // Invited already, not yet redeemed.
+        u.external_user_state = Some("PendingAcceptance");
+        u.external_user_state_change_date_time = Some("2026-10-28T14:05:37Z");
+    }
     u
+}
+
+/// The identity every internal account has: its UPN, issued by the tenant.
+fn own_identity(upn: &str) -> serde_json::Value {
+    json!({"signInType": "userPrincipalName", "issuer": INITIAL_DOMAIN, "issuerAssignedId": upn})
 }
 
 /// The same person's B2B guest account sometimes already holds the address: a collision.

@@ -228,7 +228,9 @@ fn an_empty_tenant_scans_to_zero_accounts() {
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("0 ready, 0 blocked, 0 excluded"));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("0 ready, 0 blocked, 0 pending, 0 excluded")
+    );
 }
 
 #[test]
@@ -347,7 +349,7 @@ fn errors_say_each_cause_once() {
     .expect("write");
     assert_eq!(
         whole_stderr(dir.path(), &["scan", "snapshot"]),
-        "error: b2bready.toml:2: unknown field `fail-of`, expected one of `scope`, `scope-file`, `external-identities`, `mau-billing`, `fail-on`, `fail-on-not-evaluated`, `rule-folders`, `rules`, `exception`\n  \
+        "error: b2bready.toml:2: unknown field `fail-of`, expected one of `scope`, `scope-file`, `scope-where`, `external-identities`, `mau-billing`, `fail-on`, `fail-on-not-evaluated`, `rule-folders`, `rules`, `exception`\n  \
          help: fix the file and check it with `b2bready config check`; the README lists every key\n"
     );
 

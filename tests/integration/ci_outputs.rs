@@ -196,7 +196,7 @@ fn sarif_is_valid_sarif_2_1_0_and_fit_for_code_scanning() {
     assert_eq!(runs.len(), 1);
     let run0 = &runs[0];
     let rules = run0["tool"]["driver"]["rules"].as_array().expect("rules");
-    assert_eq!(rules.len(), 20);
+    assert_eq!(rules.len(), 26);
     let onprem = rules
         .iter()
         .find(|r| r["id"] == "onprem-upn-present")
@@ -209,7 +209,7 @@ fn sarif_is_valid_sarif_2_1_0_and_fit_for_code_scanning() {
     );
     assert_eq!(onprem["defaultConfiguration"]["level"], "error");
     let results = run0["results"].as_array().expect("results");
-    assert_eq!(results.len(), 24);
+    assert_eq!(results.len(), 57);
     for r in results {
         let i = r["ruleIndex"].as_u64().expect("index") as usize;
         assert_eq!(rules[i]["id"], r["ruleId"]);
@@ -298,7 +298,7 @@ fn junit_has_one_case_per_rule_and_parses_back() {
     let run = scan_ci(&contoso(), &[]);
     let report = quick_junit::Report::deserialize_from_str(&run.file("junit.xml")).expect("XML");
     let suite = &report.test_suites[0];
-    assert_eq!(suite.test_cases.len(), 20);
+    assert_eq!(suite.test_cases.len(), 26);
     let case = |id: &str| {
         suite
             .test_cases

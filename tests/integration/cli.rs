@@ -48,7 +48,7 @@ fn json_output_follows_the_findings_schema() {
     assert_eq!(v["schema"], "b2bready-findings/1");
     assert_eq!(v["summary"]["usersTotal"], 43);
     let rules = v["rules"].as_array().expect("rules");
-    assert_eq!(rules.len(), 20);
+    assert_eq!(rules.len(), 26);
     assert!(rules.iter().all(|r| r["status"] == "evaluated"));
     let verdicts = v["verdicts"].as_array().expect("verdicts");
     let summary = &v["summary"];

@@ -142,7 +142,16 @@ impl Simulator {
     }
 
     /// `b2bready export` pointed at this simulator, signed in with the client secret.
+    /// An export of everything, the opt-in `convertedUsers` included, so that it scans as the
+    /// served snapshot does.
     pub fn export(&self, tenant: &str) -> assert_cmd::Command {
+        let mut cmd = self.export_default(tenant);
+        cmd.arg("--converted-users");
+        cmd
+    }
+
+    /// An export with the default collections only.
+    pub fn export_default(&self, tenant: &str) -> assert_cmd::Command {
         let mut cmd = bin();
         cmd.arg("export")
             .args([

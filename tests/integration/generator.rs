@@ -72,32 +72,54 @@ fn thousands_of_accounts_on_one_address_each_collide_with_the_smallest_other_id(
         .arg(&snap)
         .assert()
         .success();
-    // Expected, computed the plain way: every holder of the shared address.
-    let users = std::fs::read_to_string(snap.join("users.jsonl")).expect("users");
-    let mut holders: Vec<(String, String)> = users
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("json"))
-        .filter(|u| {
-            let shared = "accounts-payable@vendor-shared.example";
-            let list = |k: &str| u[k].as_array().cloned().unwrap_or_default();
-            u["mail"]
-                .as_str()
-                .is_some_and(|m| m.eq_ignore_ascii_case(shared))
-                || list("otherMails")
-                    .iter()
-                    .any(|m| m.as_str().is_some_and(|m| m.eq_ignore_ascii_case(shared)))
-                || list("proxyAddresses").iter().any(|p| {
-                    p.as_str()
-                        .is_some_and(|p| p.eq_ignore_ascii_case(&format!("smtp:{shared}")))
-                })
-        })
-        .map(|u| {
-            (
-                u["id"].as_str().expect("id").to_owned(),
-                u["userPrincipalName"].as_str().expect("upn").to_owned(),
-            )
-        })
-        .collect();
+    // Expected, computed the plain way: every holder of the shared address, among the users
+    // (mail, otherMails, smtp proxies, UPN), the contacts (mail, smtp proxies) and the deleted
+    // users (mail, smtp proxies, UPN without its id prefix).
+    let shared = "accounts-payable@vendor-shared.example";
+    let records = |name: &str| -> Vec<serde_json::Value> {
+        std::fs::read_to_string(snap.join(format!("{name}.jsonl")))
+            .expect("collection")
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("json"))
+            .collect()
+    };
+    let holds = |v: &serde_json::Value, upn: Option<String>| {
+        let list = |k: &str| v[k].as_array().cloned().unwrap_or_default();
+        let is = |m: &str| m.eq_ignore_ascii_case(shared);
+        v["mail"].as_str().is_some_and(is)
+            || upn.as_deref().is_some_and(is)
+            || list("otherMails")
+                .iter()
+                .any(|m| m.as_str().is_some_and(is))
+            || list("proxyAddresses").iter().any(|p| {
+                p.as_str()
+                    .is_some_and(|p| p.eq_ignore_ascii_case(&format!("smtp:{shared}")))
+            })
+    };
+    let text = |v: &serde_json::Value, k: &str| v[k].as_str().unwrap_or_default().to_owned();
+    let mut holders: Vec<(String, String, &str)> = Vec::new();
+    for u in records("users") {
+        if holds(&u, Some(text(&u, "userPrincipalName"))) {
+            holders.push((text(&u, "id"), text(&u, "userPrincipalName"), "user"));
+        }
+    }
+    for c in records("contacts") {
+        if holds(&c, None) {
+            holders.push((text(&c, "id"), text(&c, "mail"), "contact"));
+        }
+    }
+    for d in records("deletedUsers") {
+        let prefix = text(&d, "id").replace('-', "");
+        let upn = text(&d, "userPrincipalName");
+        let upn = upn.strip_prefix(&prefix).unwrap_or(&upn).to_owned();
+        if holds(&d, Some(upn.clone())) {
+            holders.push((text(&d, "id"), upn, "deleted-user"));
+        }
+    }
+    assert!(
+        holders.iter().any(|h| h.2 == "contact"),
+        "a contact holds the address too"
+    );
     holders.sort();
     assert!(
         holders.len() > 3000,
@@ -134,5 +156,7 @@ fn thousands_of_accounts_on_one_address_each_collide_with_the_smallest_other_id(
             other.1.as_str(),
             "{id}"
         );
+        assert_eq!(f["evidence"]["mail_collision_id"], other.0.as_str(), "{id}");
+        assert_eq!(f["evidence"]["mail_collision_kind"], other.2, "{id}");
     }
 }

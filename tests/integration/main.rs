@@ -5,6 +5,7 @@ mod ci_outputs;
 mod cli;
 mod common;
 mod export;
+mod fidelity;
 mod generator;
 mod hostile_files;
 mod hostile_rules;

@@ -105,10 +105,16 @@ fn live_values_decide_when_an_account_changed() {
     let mut invited = record(a);
     invited["externalUserState"] = "PendingAcceptance".into();
     let c = &checker.check(&[invited]).expect("check")[0];
+    assert_eq!(c.verdict, Verdict::Pending);
+    assert_eq!(c.excluded, None);
+
+    let mut redeemed = record(a);
+    redeemed["externalUserState"] = "Accepted".into();
+    let c = &checker.check(&[redeemed]).expect("check")[0];
     assert_eq!(c.verdict, Verdict::Excluded);
     assert_eq!(
         c.excluded.as_deref(),
-        Some("already invited: externalUserState is PendingAcceptance")
+        Some("already invited: externalUserState is Accepted")
     );
 }
 

@@ -156,7 +156,7 @@ fn every_fixture_file_belongs_to_a_rule() {
 #[test]
 fn rule_metadata_follows_the_conventions() {
     let registry = Registry::load(&[]).expect("built-in rules load");
-    assert_eq!(registry.rules.len(), 20);
+    assert_eq!(registry.rules.len(), 26);
     let mut seen = BTreeSet::new();
     for r in &registry.rules {
         assert!(seen.insert(r.id.clone()), "duplicate id {}", r.id);
@@ -182,4 +182,53 @@ fn rule_metadata_follows_the_conventions() {
             );
         }
     }
+}
+
+/// The README's rule table, as the rule files make it: user rules, then tenant rules, each by
+/// folder and id.
+fn rule_table(registry: &Registry) -> String {
+    let mut rules: Vec<_> = registry.rules.iter().collect();
+    rules.sort_by_key(|r| {
+        (
+            r.target == Target::Tenant,
+            r.area().to_owned(),
+            r.id.clone(),
+        )
+    });
+    let mut lines = vec![
+        "| id | applies to | severity | title |".to_owned(),
+        "|---|---|---|---|".to_owned(),
+    ];
+    for r in rules {
+        let mut severity = r.severity.as_str().to_owned();
+        if let Some(mau) = r.mau_billing_severity {
+            severity.push_str(&format!(" ({} with `--mau-billing`)", mau.as_str()));
+        }
+        lines.push(format!(
+            "| `{}` | {} | {severity} | {} |",
+            r.id,
+            r.target.as_str(),
+            r.title
+        ));
+    }
+    lines.join("\n")
+}
+
+#[test]
+fn the_readme_rule_table_is_the_rule_files() {
+    let registry = Registry::load(&[]).expect("built-in rules load");
+    let readme =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+            .expect("README.md");
+    let start = readme
+        .find("| id | applies to | severity | title |")
+        .expect("the README has a rule table");
+    let end = readme[start..]
+        .find("\n\n")
+        .map_or(readme.len(), |e| start + e);
+    let expected = rule_table(&registry);
+    assert!(
+        readme[start..end] == expected,
+        "README.md's rule table differs from the rule files; it should read:\n\n{expected}\n"
+    );
 }

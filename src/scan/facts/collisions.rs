@@ -1,11 +1,15 @@
-//! Who else holds an account's address. Addresses are hashed and sorted once, then every
-//! candidate is compared exactly, so a hash collision can never invent a finding.
+//! Who else holds an account's address: other users (mail, userPrincipalName, otherMails, smtp
+//! proxy addresses), organizational contacts (mail, smtp proxies) and soft-deleted users (mail,
+//! smtp proxies, the userPrincipalName they had). Addresses are hashed and sorted once and
+//! grouped by address, so the cost is linear in the number of addresses, however many objects
+//! share one; equal hashes are compared as text, so a hash collision can never invent a finding.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 use rayon::prelude::*;
 
 use crate::model::{StrColumn, user as col};
+use crate::snapshot::tenant::TenantData;
 use crate::snapshot::users::Users;
 
 pub(crate) fn hash(s: &str) -> u64 {
@@ -14,72 +18,235 @@ pub(crate) fn hash(s: &str) -> u64 {
     h.finish()
 }
 
-/// Every (address hash, row) of the accounts' address lists, sorted.
-pub(crate) fn address_index(addresses: &StrColumn) -> Vec<(u64, u32)> {
-    let mut pairs: Vec<(u64, u32)> = (0..addresses.len())
-        .into_par_iter()
-        .flat_map_iter(|r| {
-            addresses
-                .get(r)
-                .unwrap_or("")
-                .split('\n')
-                .filter(|a| !a.is_empty())
-                .map(move |a| (hash(a), r as u32))
-        })
+/// What holds an address besides the accounts themselves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HolderKind {
+    User,
+    Contact,
+    DeletedUser,
+}
+
+impl HolderKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HolderKind::User => "user",
+            HolderKind::Contact => "contact",
+            HolderKind::DeletedUser => "deleted-user",
+        }
+    }
+}
+
+/// The contacts and deleted users of a snapshot as address holders, in one compact table.
+#[derive(Debug, Default)]
+pub struct OtherHolders {
+    kinds: Vec<HolderKind>,
+    ids: StrColumn,
+    labels: StrColumn,
+    addresses: StrColumn,
+}
+
+impl OtherHolders {
+    pub fn from_tenant(tenant: &TenantData) -> Self {
+        let mut out = OtherHolders::default();
+        for c in &tenant.contacts {
+            let label = c.mail.as_deref().or(c.display_name.as_deref());
+            out.push(
+                HolderKind::Contact,
+                c.id.as_deref(),
+                label,
+                c.mail
+                    .as_deref()
+                    .into_iter()
+                    .chain(smtp(&c.proxy_addresses)),
+            );
+        }
+        for d in &tenant.deleted_users {
+            let upn = d.original_upn();
+            let label = upn.or(d.mail.as_deref());
+            out.push(
+                HolderKind::DeletedUser,
+                d.id.as_deref(),
+                label,
+                d.mail
+                    .as_deref()
+                    .into_iter()
+                    .chain(upn)
+                    .chain(smtp(&d.proxy_addresses)),
+            );
+        }
+        out
+    }
+
+    fn push<'a>(
+        &mut self,
+        kind: HolderKind,
+        id: Option<&str>,
+        label: Option<&str>,
+        addresses: impl Iterator<Item = &'a str>,
+    ) {
+        self.kinds.push(kind);
+        self.ids.push(Some(id.unwrap_or("")));
+        self.labels.push(label.or(id));
+        self.addresses.push(Some(&address_list(addresses)));
+    }
+
+    fn len(&self) -> usize {
+        self.kinds.len()
+    }
+}
+
+fn smtp(proxies: &Option<Vec<String>>) -> impl Iterator<Item = &str> {
+    proxies.iter().flatten().filter_map(|p| {
+        let (scheme, address) = p.split_once(':')?;
+        scheme.eq_ignore_ascii_case("smtp").then_some(address)
+    })
+}
+
+/// Addresses trimmed, lower-case, sorted, de-duplicated, joined by `\n`.
+pub(crate) fn address_list<'a>(addresses: impl Iterator<Item = &'a str>) -> String {
+    let mut list: Vec<String> = addresses
+        .map(|a| a.trim().to_lowercase())
+        .filter(|a| !a.is_empty())
         .collect();
-    pairs.par_sort_unstable();
-    pairs
+    list.sort_unstable();
+    list.dedup();
+    list.join("\n")
 }
 
-/// The rows whose address list holds `address` (lower-case), found through `index`.
-pub(crate) fn holders<'a>(
-    index: &'a [(u64, u32)],
-    addresses: &'a StrColumn,
-    address: &'a str,
-) -> impl Iterator<Item = u32> + 'a {
-    let h = hash(address);
-    let start = index.partition_point(|p| p.0 < h);
-    index[start..]
-        .iter()
-        .take_while(move |p| p.0 == h)
-        .map(|p| p.1)
-        .filter(move |&o| {
-            addresses
-                .get(o as usize)
-                .unwrap_or("")
-                .split('\n')
-                .any(|a| a == address)
-        })
-}
-
-/// The holders of one address: how many accounts hold it, and the two with the smallest ids
-/// (the second names the other holder when the first is the account asking).
+/// Every holder of addresses, numbered: the accounts first, then the other holders.
 #[derive(Clone, Copy)]
-struct Group {
-    hash: u64,
-    /// A pair of the group, to read its address back.
-    sample: (u32, u32),
-    count: u32,
-    first: u32,
-    second: Option<u32>,
+pub struct Book<'a> {
+    pub users: &'a Users,
+    pub others: &'a OtherHolders,
 }
 
-/// The addresses of every account whose hash `wanted` keeps, with the row and the byte offset
-/// of the address in the row's list, sorted by hash: 16 bytes an address.
-fn located_addresses(
-    addresses: &StrColumn,
-    wanted: &(impl Fn(u64) -> bool + Sync),
-) -> Vec<(u64, u32, u32)> {
-    let mut pairs: Vec<(u64, u32, u32)> = (0..addresses.len())
+/// One holder, as evidence names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Holder<'a> {
+    pub kind: HolderKind,
+    pub id: &'a str,
+    pub label: &'a str,
+}
+
+impl<'a> Book<'a> {
+    fn user_count(&self) -> usize {
+        self.users.len()
+    }
+
+    fn len(&self) -> usize {
+        self.user_count() + self.others.len()
+    }
+
+    pub fn addresses(&self, g: u32) -> &'a str {
+        let g = g as usize;
+        let n = self.user_count();
+        if g < n {
+            self.users.addresses.get(g).unwrap_or("")
+        } else {
+            self.others.addresses.get(g - n).unwrap_or("")
+        }
+    }
+
+    pub fn holds(&self, g: u32, address: &str) -> bool {
+        self.addresses(g).split('\n').any(|a| a == address)
+    }
+
+    pub fn id(&self, g: u32) -> &'a str {
+        let g = g as usize;
+        let n = self.user_count();
+        if g < n {
+            let ids = self.users.table.columns[col::ID]
+                .text()
+                .expect("text column");
+            ids.get(g).unwrap_or("")
+        } else {
+            self.others.ids.get(g - n).unwrap_or("")
+        }
+    }
+
+    pub fn holder(&self, g: u32) -> Holder<'a> {
+        let gi = g as usize;
+        let n = self.user_count();
+        if gi < n {
+            let upn = self.users.table.columns[col::UPN]
+                .text()
+                .expect("text column");
+            let id = self.id(g);
+            Holder {
+                kind: HolderKind::User,
+                id,
+                label: upn.get(gi).filter(|u| !u.is_empty()).unwrap_or(id),
+            }
+        } else {
+            let o = gi - n;
+            Holder {
+                kind: self.others.kinds[o],
+                id: self.others.ids.get(o).unwrap_or(""),
+                label: self.others.labels.get(o).unwrap_or(""),
+            }
+        }
+    }
+
+    /// Every holder of `address`, by a scan of all of them: the slow path, for the rare case
+    /// the summary of a group cannot answer.
+    pub fn scan_holders(&self, address: &str) -> Vec<u32> {
+        (0..self.len() as u32)
+            .into_par_iter()
+            .filter(|&g| self.holds(g, address))
+            .collect()
+    }
+}
+
+/// The holders of one address: how many objects hold it, and the two with the smallest ids
+/// (the second names the other holder when the first is the account asking).
+#[derive(Debug, Clone, Copy)]
+pub struct Group {
+    hash: u64,
+    /// A holder and the offset of the address in its list, to read the address back.
+    sample: (u32, u32),
+    pub count: u32,
+    pub first: u32,
+    pub second: Option<u32>,
+}
+
+/// Every address of a book grouped by address (only those whose hash `wanted` keeps), sorted
+/// by hash. Lookups take the same book.
+pub struct Groups {
+    groups: Vec<Group>,
+}
+
+impl Groups {
+    pub fn build(book: Book, wanted: &(impl Fn(u64) -> bool + Sync)) -> Self {
+        let pairs = located_addresses(book, wanted);
+        Groups {
+            groups: group(book, &pairs),
+        }
+    }
+
+    /// The group of `address` (trimmed, lower-case), if any object of `book` holds it.
+    pub fn find(&self, book: Book, address: &str) -> Option<&Group> {
+        let h = hash(address);
+        let start = self.groups.partition_point(|g| g.hash < h);
+        self.groups[start..]
+            .iter()
+            .take_while(|g| g.hash == h)
+            .find(|g| address_at(book.addresses(g.sample.0), g.sample.1) == address)
+    }
+}
+
+/// The addresses of every holder whose hash `wanted` keeps, with the holder and the byte
+/// offset of the address in its list, sorted by hash: 16 bytes an address.
+fn located_addresses(book: Book, wanted: &(impl Fn(u64) -> bool + Sync)) -> Vec<(u64, u32, u32)> {
+    let mut pairs: Vec<(u64, u32, u32)> = (0..book.len() as u32)
         .into_par_iter()
-        .flat_map_iter(|r| {
-            let list = addresses.get(r).unwrap_or("");
+        .flat_map_iter(|g| {
+            let list = book.addresses(g);
             let starts = std::iter::once(0)
                 .chain(memchr::memchr_iter(b'\n', list.as_bytes()).map(|i| i + 1));
             starts.filter_map(move |start| {
                 let a = address_at(list, start as u32);
                 let h = hash(a);
-                (!a.is_empty() && wanted(h)).then_some((h, r as u32, start as u32))
+                (!a.is_empty() && wanted(h)).then_some((h, g, start as u32))
             })
         })
         .collect();
@@ -94,9 +261,8 @@ fn address_at(list: &str, offset: u32) -> &str {
 
 /// One pass over the sorted addresses: a group per distinct address with its count and its
 /// two smallest ids. Linear in the number of addresses, whatever the size of a group.
-fn groups(pairs: &[(u64, u32, u32)], addresses: &StrColumn, ids: &StrColumn) -> Vec<Group> {
-    let text = |p: &(u64, u32, u32)| address_at(addresses.get(p.1 as usize).unwrap_or(""), p.2);
-    let id = |r: u32| ids.get(r as usize);
+fn group(book: Book, pairs: &[(u64, u32, u32)]) -> Vec<Group> {
+    let text = |p: &(u64, u32, u32)| address_at(book.addresses(p.1), p.2);
     let mut out = Vec::new();
     let mut run_start = 0;
     while run_start < pairs.len() {
@@ -121,10 +287,10 @@ fn groups(pairs: &[(u64, u32, u32)], addresses: &StrColumn, ids: &StrColumn) -> 
                 if r == g.first {
                     continue;
                 }
-                if id(r) < id(g.first) {
+                if book.id(r) < book.id(g.first) {
                     g.second = Some(g.first);
                     g.first = r;
-                } else if g.second.is_none_or(|s| id(r) < id(s)) {
+                } else if g.second.is_none_or(|s| book.id(r) < book.id(s)) {
                     g.second = Some(r);
                 }
             }
@@ -135,49 +301,35 @@ fn groups(pairs: &[(u64, u32, u32)], addresses: &StrColumn, ids: &StrColumn) -> 
     out
 }
 
-/// For each row in scope: how many other accounts hold its mail, and the one with the
-/// smallest id. Accounts are grouped by address once, so the cost is linear in the number of
-/// addresses, also when thousands of accounts share one.
-pub(super) fn collisions(users: &Users, in_scope: &[u32]) -> Vec<(usize, Option<u32>)> {
-    let addresses = &users.addresses;
-    let mail = users.table.columns[col::MAIL].text().expect("text column");
-    let ids = users.table.columns[col::ID].text().expect("text column");
-    let mail_hash = |r: u32| {
-        let m = mail.get(r as usize)?.trim().to_lowercase();
-        (!m.is_empty()).then(|| hash(&m))
-    };
+/// The trimmed, lower-case mail of a row; `None` when blank.
+pub(crate) fn mail_key(mail: &StrColumn, r: usize) -> Option<String> {
+    let m = mail.get(r)?.trim().to_lowercase();
+    (!m.is_empty()).then_some(m)
+}
+
+/// For each row in scope: how many other objects hold its mail, and the one with the smallest
+/// id (a holder number of `book`).
+pub(super) fn collisions(book: Book, in_scope: &[u32]) -> Vec<(usize, Option<u32>)> {
+    let mail = book.users.table.columns[col::MAIL]
+        .text()
+        .expect("text column");
     // Only the addresses some account in scope has as its mail can collide with it.
-    let wanted: std::collections::HashSet<u64> =
-        in_scope.par_iter().filter_map(|&r| mail_hash(r)).collect();
-    let pairs = located_addresses(addresses, &|h| wanted.contains(&h));
+    let wanted: std::collections::HashSet<u64> = in_scope
+        .par_iter()
+        .filter_map(|&r| mail_key(mail, r as usize).map(|m| hash(&m)))
+        .collect();
+    let groups = Groups::build(book, &|h| wanted.contains(&h));
     drop(wanted);
-    let groups = groups(&pairs, addresses, ids);
-    drop(pairs);
-    let text = |g: &Group| address_at(addresses.get(g.sample.0 as usize).unwrap_or(""), g.sample.1);
     in_scope
         .par_iter()
         .map(|&r| {
-            let Some(m) = mail.get(r as usize).map(|m| m.trim().to_lowercase()) else {
+            let Some(m) = mail_key(mail, r as usize) else {
                 return (0, None);
             };
-            if m.is_empty() {
-                return (0, None);
-            }
-            let h = hash(&m);
-            let start = groups.partition_point(|g| g.hash < h);
-            let Some(g) = groups[start..]
-                .iter()
-                .take_while(|g| g.hash == h)
-                .find(|g| text(g) == m)
-            else {
+            let Some(g) = groups.find(book, &m) else {
                 return (0, None);
             };
-            let holds = addresses
-                .get(r as usize)
-                .unwrap_or("")
-                .split('\n')
-                .any(|a| a == m);
-            let count = g.count as usize - usize::from(holds);
+            let count = g.count as usize - usize::from(book.holds(r, &m));
             let other = if g.first == r {
                 g.second
             } else {

@@ -3,12 +3,13 @@
 //! plus the one-row tenant table.
 
 mod collisions;
+mod directory;
 mod tenant;
 
 use std::borrow::Cow;
 use std::collections::HashSet;
 
-pub(crate) use collisions::{address_index, holders};
+pub(crate) use collisions::{Book, Groups, Holder, OtherHolders, mail_key};
 
 use rayon::prelude::*;
 
@@ -29,6 +30,11 @@ pub enum Scope {
     All,
     /// Exactly the listed accounts.
     Listed(Vec<Entry>),
+    /// The internal accounts a condition selects (`--scope-where`), compiled.
+    Where {
+        condition: String,
+        expr: polars::prelude::Expr,
+    },
 }
 
 impl Scope {
@@ -38,6 +44,7 @@ impl Scope {
             Scope::LikelyGuests => "likely local guests",
             Scope::All => "all internal accounts",
             Scope::Listed(_) => "accounts listed in the scope file",
+            Scope::Where { .. } => "accounts the scope condition selects",
         }
     }
 }
@@ -54,12 +61,22 @@ pub enum Exclusion {
 pub enum Class {
     OutOfScope,
     InScope,
+    /// In scope, invited (externalUserState PendingAcceptance) and not redeemed yet: judged
+    /// by the rules, but neither ready (an invitation is out) nor excluded.
+    Pending,
     Excluded(Exclusion),
+}
+
+impl Class {
+    /// Whether the rules judge the account.
+    pub fn judged(self) -> bool {
+        matches!(self, Class::InScope | Class::Pending)
+    }
 }
 
 pub struct Facts {
     pub class: Vec<Class>,
-    /// Rows in scope, in table order.
+    /// Rows the rules judge (in scope or pending), in table order.
     pub in_scope: Vec<u32>,
     pub tenant: Table,
     pub warnings: Vec<String>,
@@ -78,7 +95,7 @@ pub fn derive(
     manifest_tenant: Option<&str>,
     scope: &Scope,
     external: Option<&[Entry]>,
-) -> Facts {
+) -> polars::prelude::PolarsResult<Facts> {
     let verified: HashSet<String> = tenant.verified_domains().into_iter().collect();
     let policy = tenant.domain_policy.as_ref();
     let table = &users.table;
@@ -89,17 +106,31 @@ pub fn derive(
     let rows = row_facts(table, &verified, scope);
     let mut class: Vec<Class> = rows.iter().map(|f| f.class).collect();
     let mut warnings = Vec::new();
+    if let Scope::Where { expr, .. } = scope {
+        select_where(table, &rows, expr, &mut class)?;
+    }
 
     let external_email = apply_lists(ids, upn, scope, external, &mut class, &mut warnings);
+    let state = text(col::EXTERNAL_USER_STATE);
+    for (r, c) in class.iter_mut().enumerate() {
+        if *c == Class::InScope && state.get(r).is_some_and(|s| is_pending(s.trim())) {
+            *c = Class::Pending;
+        }
+    }
     let in_scope: Vec<u32> = (0..n as u32)
-        .filter(|&r| class[r as usize] == Class::InScope)
+        .filter(|&r| class[r as usize].judged())
         .collect();
-    let collisions = collisions::collisions(users, &in_scope);
+    let others = OtherHolders::from_tenant(tenant);
+    let book = Book {
+        users,
+        others: &others,
+    };
+    let collisions = collisions::collisions(book, &in_scope);
     // Validity and policy only matter where rules run.
     let (problem, refusal): (Vec<Option<String>>, Vec<Option<&'static str>>) = (0..n)
         .into_par_iter()
         .map(|r| {
-            if class[r] != Class::InScope {
+            if !class[r].judged() {
                 return (None, None);
             }
             let domain = rows[r].domain.as_deref();
@@ -109,13 +140,13 @@ pub fn derive(
             )
         })
         .unzip();
-    let mut with: Vec<Option<&str>> = vec![None; n];
+    let mut holder: Vec<Option<collisions::Holder>> = vec![None; n];
     let mut count = vec![None; n];
-    for (&r, (c, holder)) in in_scope.iter().zip(&collisions) {
+    for (&r, (c, h)) in in_scope.iter().zip(&collisions) {
         count[r as usize] = Some(*c as i64);
-        with[r as usize] =
-            holder.map(|h| upn.get(h as usize).or(ids.get(h as usize)).unwrap_or(""));
+        holder[r as usize] = h.map(|h| book.holder(h));
     }
+    let directory = directory::derive(table, tenant, &verified, &class, &rows);
     let external_domain: Vec<Option<String>> = external_email
         .iter()
         .map(|e| e.as_deref().and_then(domain_of))
@@ -137,7 +168,18 @@ pub fn derive(
             col::MAIL_DOMAIN_POLICY,
             text_column(refusal.iter().copied()),
         ),
-        (col::MAIL_COLLISION_WITH, text_column(with.iter().copied())),
+        (
+            col::MAIL_COLLISION_WITH,
+            text_column(holder.iter().map(|h| h.map(|h| h.label))),
+        ),
+        (
+            col::MAIL_COLLISION_KIND,
+            text_column(holder.iter().map(|h| h.map(|h| h.kind.as_str()))),
+        ),
+        (
+            col::MAIL_COLLISION_ID,
+            text_column(holder.iter().map(|h| h.map(|h| h.id))),
+        ),
         (col::MAIL_COLLISION_COUNT, Column::Int(count)),
         (
             col::EXTERNAL_EMAIL,
@@ -149,18 +191,19 @@ pub fn derive(
         ),
     ];
     drop(rows);
-    drop(with);
-    for (index, column) in derived {
+    drop(holder);
+    drop(others);
+    for (index, column) in derived.into_iter().chain(directory) {
         users.table.columns[index] = column;
     }
 
     let tenant_table = tenant::table(tenant, cloud, manifest_tenant, in_scope.len());
-    Facts {
+    Ok(Facts {
         class,
         in_scope,
         tenant: tenant_table,
         warnings,
-    }
+    })
 }
 
 /// Per account: its mail domain, whether the tenant verified it, and its class.
@@ -202,8 +245,13 @@ fn classify(
     if text(col::CREATION_TYPE).is_some_and(|c| c.eq_ignore_ascii_case("invitation")) {
         return Class::Excluded(Exclusion::Invitation);
     }
-    if text(col::EXTERNAL_USER_STATE).is_some_and(|s| !s.trim().is_empty()) {
-        return Class::Excluded(Exclusion::AlreadyInvited);
+    // A pending invitation leaves the account internal: it is scoped like the others, and
+    // marked pending once the scope is known.
+    match text(col::EXTERNAL_USER_STATE).map(str::trim) {
+        Some(s) if !s.is_empty() && !is_pending(s) => {
+            return Class::Excluded(Exclusion::AlreadyInvited);
+        }
+        _ => {}
     }
     let likely = text(col::USER_TYPE).is_some_and(|t| t.eq_ignore_ascii_case("guest"))
         || (has_domain && verified == Some(false));
@@ -212,6 +260,47 @@ fn classify(
         Scope::LikelyGuests if likely => Class::InScope,
         _ => Class::OutOfScope,
     }
+}
+
+/// Puts the accounts `expr` selects in scope (excluded and pending ones keep their class).
+fn select_where(
+    table: &Table,
+    rows: &[RowFacts],
+    expr: &polars::prelude::Expr,
+    class: &mut [Class],
+) -> polars::prelude::PolarsResult<()> {
+    use polars::prelude::IntoLazy;
+    let mut columns: Vec<polars::prelude::Column> = col::SCOPE_COLUMNS
+        .iter()
+        .enumerate()
+        .take(col::FIRST_FACT)
+        .map(|(i, d)| table.columns[i].to_polars(d.name, None))
+        .collect();
+    let domain = text_column(rows.iter().map(|f| f.domain.as_deref()));
+    let verified = Column::Bool(rows.iter().map(|f| f.verified).collect());
+    columns.push(domain.to_polars(col::COLUMNS[col::MAIL_DOMAIN].name, None));
+    columns.push(verified.to_polars(col::COLUMNS[col::MAIL_DOMAIN_VERIFIED].name, None));
+    let selected = polars::prelude::DataFrame::new(table.len(), columns).and_then(|df| {
+        crate::rules::guard::quietly(|| df.lazy().select([expr.clone().alias("in")]).collect())
+            .unwrap_or_else(|| {
+                Err(polars::prelude::PolarsError::ComputeError(
+                    crate::rules::QUERY_ENGINE_FAILED.into(),
+                ))
+            })
+    });
+    let mask = selected?.column("in")?.bool()?.clone();
+    for (r, v) in mask.iter().enumerate() {
+        if v == Some(true) && class[r] == Class::OutOfScope {
+            class[r] = Class::InScope;
+        }
+    }
+    Ok(())
+}
+
+/// `PendingAcceptance`, also as some Microsoft pages spell it ("Pending Acceptance").
+pub fn is_pending(state: &str) -> bool {
+    let squeezed: String = state.chars().filter(|c| !c.is_whitespace()).collect();
+    squeezed.eq_ignore_ascii_case("PendingAcceptance")
 }
 
 /// Applies `--scope-file` and `--external-identities`: their accounts come into scope, and

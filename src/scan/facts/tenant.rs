@@ -48,13 +48,12 @@ pub(super) fn table(
     let otp = tenant.email_otp.as_ref();
     let state = otp.and_then(|o| o.state.clone());
     let external = otp.and_then(|o| o.allow_external_id_to_use_email_otp.clone());
+    // Guests follow allowExternalIdToUseEmailOtp; `default` (or no value) means enabled today.
+    // The method's state governs members, not guests.
     let otp_enabled = otp.map(|_| {
-        state
+        !external
             .as_deref()
-            .is_some_and(|s| s.eq_ignore_ascii_case("enabled"))
-            && !external
-                .as_deref()
-                .is_some_and(|e| e.eq_ignore_ascii_case("disabled"))
+            .is_some_and(|e| e.trim().eq_ignore_ascii_case("disabled"))
     });
     let (teams, myapps) = match cloud.unwrap_or("global") {
         "usgov" => (

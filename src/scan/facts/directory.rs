@@ -1,0 +1,452 @@
+//! Facts from the directory around each account: an outside identity already bound to it, the
+//! tenant behind its mail domain and the cross-tenant access settings and trust that tenant
+//! gets, the conditional access policies that would ask it for MFA once converted, its
+//! directory roles and the administrative units with restricted management it belongs to.
+
+use std::collections::{HashMap, HashSet};
+
+use rayon::prelude::*;
+
+use super::{Class, RowFacts, text_column};
+use crate::model::{Column, StrColumn, Table, user as col};
+use crate::snapshot::directory::ConditionalAccessPolicy;
+use crate::snapshot::tenant::{CrossTenantPolicy, TargetConfiguration, TenantData};
+
+/// Inbound B2B collaboration as one setting decides it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inbound {
+    /// allowed, restricted or blocked.
+    pub state: &'static str,
+    pub detail: Option<String>,
+}
+
+/// The effective inbound B2B collaboration and MFA trust for one home tenant: the partner's
+/// configuration where it sets a field, the default's otherwise.
+fn effective(
+    default: Option<&CrossTenantPolicy>,
+    partner: Option<&CrossTenantPolicy>,
+) -> (Inbound, bool) {
+    let pick = |f: fn(&CrossTenantPolicy) -> Option<&TargetConfiguration>| {
+        partner.and_then(f).or_else(|| default.and_then(f))
+    };
+    let users = pick(|p| {
+        p.b2b_collaboration_inbound
+            .as_ref()
+            .and_then(|b| b.users_and_groups.as_ref())
+    });
+    let apps = pick(|p| {
+        p.b2b_collaboration_inbound
+            .as_ref()
+            .and_then(|b| b.applications.as_ref())
+    });
+    let (u_state, u_detail) = classify(users, "AllUsers", "users and groups");
+    let (a_state, a_detail) = classify(apps, "AllApplications", "applications");
+    let state = if u_state == "blocked" || a_state == "blocked" {
+        "blocked"
+    } else if u_state == "restricted" || a_state == "restricted" {
+        "restricted"
+    } else {
+        "allowed"
+    };
+    let detail: Vec<String> = [u_detail, a_detail].into_iter().flatten().collect();
+    let mfa = partner
+        .and_then(|p| p.inbound_trust.as_ref())
+        .and_then(|t| t.is_mfa_accepted)
+        .or_else(|| {
+            default
+                .and_then(|p| p.inbound_trust.as_ref())
+                .and_then(|t| t.is_mfa_accepted)
+        })
+        .unwrap_or(false);
+    (
+        Inbound {
+            state,
+            detail: (!detail.is_empty()).then(|| detail.join("; ")),
+        },
+        mfa,
+    )
+}
+
+/// One target configuration: allowed or blocked for all (`all` is the target meaning
+/// everything), or restricted to or away from listed targets. Absent means allowed, as
+/// Microsoft's service default is.
+fn classify(
+    c: Option<&TargetConfiguration>,
+    all: &str,
+    what: &str,
+) -> (&'static str, Option<String>) {
+    let Some(c) = c else {
+        return ("allowed", None);
+    };
+    let targets: Vec<&str> = c
+        .targets
+        .iter()
+        .flatten()
+        .filter_map(|t| t.target.as_deref())
+        .collect();
+    let everything = targets.iter().any(|t| t.eq_ignore_ascii_case(all));
+    let blocked = c
+        .access_type
+        .as_deref()
+        .is_some_and(|a| a.eq_ignore_ascii_case("blocked"));
+    match (blocked, everything) {
+        (false, true) => ("allowed", None),
+        (true, true) => ("blocked", Some(format!("{what}: blocked for all"))),
+        (false, false) => (
+            "restricted",
+            Some(format!("{what}: allowed only for {}", targets.join(", "))),
+        ),
+        (true, false) => (
+            "restricted",
+            Some(format!("{what}: blocked for {}", targets.join(", "))),
+        ),
+    }
+}
+
+/// Per account: the federated issuers, roles and units, plus everything keyed by mail domain.
+pub(super) fn derive(
+    table: &Table,
+    tenant: &TenantData,
+    verified: &HashSet<String>,
+    class: &[Class],
+    rows: &[RowFacts],
+) -> Vec<(usize, Column)> {
+    let n = table.len();
+    let text = |c: usize| table.columns[c].text().expect("text column");
+    let (ids, issuers) = (text(col::ID), text(col::IDENTITY_ISSUERS));
+    let converted_on = text(col::EXTERNAL_USER_CONVERTED_ON);
+    let judged = |r: usize| matches!(class[r], Class::InScope | Class::Pending);
+
+    let domains = DomainFacts::new(tenant, verified);
+    let roles = Roles::new(tenant);
+    let units = restricted_units(tenant);
+    let policies: Vec<&ConditionalAccessPolicy> = tenant
+        .conditional_access
+        .iter()
+        .filter(|p| p.enabled() && p.requires_mfa())
+        .collect();
+
+    let per_row: Vec<RowDirectory> = (0..n)
+        .into_par_iter()
+        .map(|r| {
+            if !judged(r) {
+                return RowDirectory::default();
+            }
+            let id = ids.get(r).unwrap_or("").to_ascii_lowercase();
+            let issuer = issuers.get(r).and_then(|list| {
+                list.split("; ")
+                    .map(str::trim)
+                    .find(|i| !i.is_empty() && !verified.contains(&i.to_ascii_lowercase()))
+                    .map(str::to_owned)
+            });
+            let home = rows[r].domain.as_deref().and_then(|d| domains.get(d));
+            let held = roles.of(&id);
+            let role_ids: Vec<&str> = held.iter().map(|h| h.definition.as_str()).collect();
+            let ca: Vec<&str> = policies
+                .iter()
+                .filter(|p| {
+                    p.covers_converted(&id, home.and_then(|h| h.tenant.as_deref()), &role_ids)
+                })
+                .map(|p| p.display_name.as_deref().or(p.id.as_deref()).unwrap_or(""))
+                .collect();
+            let converted = match converted_on.get(r) {
+                Some(c) if !c.trim().is_empty() => None,
+                _ => tenant.converted.get(&id).cloned(),
+            };
+            RowDirectory {
+                converted,
+                issuer,
+                home,
+                roles_text: roles_text(&held),
+                roles: held,
+                units: units.get(&id).map(|u| u.join("; ")),
+                ca: (!ca.is_empty()).then(|| ca.join("; ")),
+            }
+        })
+        .collect();
+
+    let mut converted = StrColumn::default();
+    for (r, d) in per_row.iter().enumerate() {
+        converted.push(d.converted.as_deref().or(converted_on.get(r)));
+    }
+    let home = |f: fn(&DomainFact) -> Option<&str>| {
+        text_column(per_row.iter().map(|d| d.home.and_then(f)))
+    };
+    vec![
+        (col::EXTERNAL_USER_CONVERTED_ON, Column::Text(converted)),
+        (
+            col::EXTERNAL_IDENTITY_ISSUER,
+            text_column(per_row.iter().map(|d| d.issuer.as_deref())),
+        ),
+        (col::HOME_TENANT, home(|h| Some(h.status))),
+        (col::HOME_TENANT_ID, home(|h| h.tenant.as_deref())),
+        (col::CROSS_TENANT_POLICY, home(|h| h.policy)),
+        (
+            col::CROSS_TENANT_INBOUND,
+            home(|h| h.inbound.as_ref().map(|i| i.state)),
+        ),
+        (
+            col::CROSS_TENANT_INBOUND_DETAIL,
+            home(|h| h.inbound.as_ref().and_then(|i| i.detail.as_deref())),
+        ),
+        (
+            col::INBOUND_MFA_TRUSTED,
+            Column::Bool(per_row.iter().map(|d| d.home.and_then(|h| h.mfa)).collect()),
+        ),
+        (
+            col::CA_MFA_POLICIES,
+            text_column(per_row.iter().map(|d| d.ca.as_deref())),
+        ),
+        (
+            col::DIRECTORY_ROLES,
+            text_column(per_row.iter().map(|d| d.roles_text.as_deref())),
+        ),
+        (
+            col::DIRECTORY_ROLE_COUNT,
+            Column::Int(
+                (0..n)
+                    .map(|r| judged(r).then_some(per_row[r].roles.len() as i64))
+                    .collect(),
+            ),
+        ),
+        (
+            col::PRIVILEGED_ROLE_COUNT,
+            Column::Int(
+                (0..n)
+                    .map(|r| {
+                        judged(r).then_some(
+                            per_row[r].roles.iter().filter(|h| h.privileged).count() as i64,
+                        )
+                    })
+                    .collect(),
+            ),
+        ),
+        (
+            col::RESTRICTED_UNITS,
+            text_column(per_row.iter().map(|d| d.units.as_deref())),
+        ),
+    ]
+}
+
+#[derive(Default)]
+struct RowDirectory<'a> {
+    /// externalUserConvertedOn from `convertedUsers`, when `users` did not carry it.
+    converted: Option<String>,
+    issuer: Option<String>,
+    home: Option<&'a DomainFact>,
+    roles: Vec<&'a HeldRole>,
+    roles_text: Option<String>,
+    units: Option<String>,
+    ca: Option<String>,
+}
+
+fn roles_text(roles: &[&HeldRole]) -> Option<String> {
+    (!roles.is_empty()).then(|| {
+        roles
+            .iter()
+            .map(|h| h.text.as_str())
+            .collect::<Vec<_>>()
+            .join("; ")
+    })
+}
+
+/// What is behind one mail domain, and the settings its tenant gets.
+struct DomainFact {
+    status: &'static str,
+    tenant: Option<String>,
+    policy: Option<&'static str>,
+    inbound: Option<Inbound>,
+    /// `None` when the lookup failed: nothing is known.
+    mfa: Option<bool>,
+}
+
+struct DomainFacts {
+    by_domain: HashMap<String, DomainFact>,
+}
+
+impl DomainFacts {
+    fn new(tenant: &TenantData, verified: &HashSet<String>) -> Self {
+        let default = tenant.cross_tenant_default.as_ref();
+        let partners: HashMap<String, &CrossTenantPolicy> = tenant
+            .cross_tenant_partners
+            .iter()
+            .filter_map(|p| Some((p.tenant_id.as_deref()?.trim().to_ascii_lowercase(), p)))
+            .collect();
+        let by_domain = tenant
+            .domain_tenants
+            .iter()
+            .filter(|d| !verified.contains(&d.domain.trim().to_ascii_lowercase()))
+            .map(|d| {
+                let key = d.domain.trim().to_ascii_lowercase();
+                let fact = match d.status.as_str() {
+                    "entra" => {
+                        let id = d
+                            .tenant_id
+                            .as_deref()
+                            .unwrap_or("")
+                            .trim()
+                            .to_ascii_lowercase();
+                        let partner = partners.get(&id).copied();
+                        let (inbound, mfa) = effective(default, partner);
+                        DomainFact {
+                            status: "entra",
+                            tenant: Some(id),
+                            policy: Some(if partner.is_some() {
+                                "partner"
+                            } else {
+                                "default"
+                            }),
+                            inbound: Some(inbound),
+                            mfa: Some(mfa),
+                        }
+                    }
+                    "none" => DomainFact {
+                        status: "none",
+                        tenant: None,
+                        policy: None,
+                        inbound: None,
+                        mfa: Some(false),
+                    },
+                    _ => DomainFact {
+                        status: "unknown",
+                        tenant: None,
+                        policy: None,
+                        inbound: None,
+                        mfa: None,
+                    },
+                };
+                (key, fact)
+            })
+            .collect();
+        DomainFacts { by_domain }
+    }
+
+    fn get(&self, domain: &str) -> Option<&DomainFact> {
+        self.by_domain.get(domain)
+    }
+}
+
+/// One active role assignment of an account, in words.
+struct HeldRole {
+    definition: String,
+    privileged: bool,
+    text: String,
+}
+
+struct Roles {
+    by_principal: HashMap<String, Vec<HeldRole>>,
+}
+
+impl Roles {
+    fn new(tenant: &TenantData) -> Self {
+        let mut by_principal: HashMap<String, Vec<HeldRole>> = HashMap::new();
+        for a in &tenant.role_assignments {
+            let Some(principal) = a.principal_id.as_deref() else {
+                continue;
+            };
+            let definition = a.role_definition.as_ref();
+            let name = definition
+                .and_then(|d| d.display_name.as_deref())
+                .or(a.role_definition_id.as_deref())
+                .unwrap_or("a directory role");
+            let privileged = definition.and_then(|d| d.is_privileged).unwrap_or(false);
+            let mut text = name.to_owned();
+            let scope = a.directory_scope_id.as_deref().filter(|s| *s != "/");
+            match (privileged, scope) {
+                (true, Some(s)) => text.push_str(&format!(" (privileged, scope {s})")),
+                (true, None) => text.push_str(" (privileged)"),
+                (false, Some(s)) => text.push_str(&format!(" (scope {s})")),
+                (false, None) => {}
+            }
+            by_principal
+                .entry(principal.trim().to_ascii_lowercase())
+                .or_default()
+                .push(HeldRole {
+                    definition: a
+                        .role_definition_id
+                        .as_deref()
+                        .or(definition.and_then(|d| d.id.as_deref()))
+                        .unwrap_or("")
+                        .to_owned(),
+                    privileged,
+                    text,
+                });
+        }
+        for held in by_principal.values_mut() {
+            held.sort_by(|a, b| a.text.cmp(&b.text));
+        }
+        Roles { by_principal }
+    }
+
+    fn of(&self, id: &str) -> Vec<&HeldRole> {
+        self.by_principal
+            .get(id)
+            .map(|h| h.iter().collect())
+            .unwrap_or_default()
+    }
+}
+
+/// Member id → names of the restricted management units it belongs to.
+fn restricted_units(tenant: &TenantData) -> HashMap<String, Vec<String>> {
+    let mut out: HashMap<String, Vec<String>> = HashMap::new();
+    for unit in &tenant.administrative_units {
+        if unit.is_member_management_restricted != Some(true) {
+            continue;
+        }
+        let name = unit
+            .display_name
+            .as_deref()
+            .or(unit.id.as_deref())
+            .unwrap_or("an administrative unit");
+        for m in unit.members.iter().flatten() {
+            if let Some(id) = m.id.as_deref() {
+                out.entry(id.trim().to_ascii_lowercase())
+                    .or_default()
+                    .push(name.to_owned());
+            }
+        }
+    }
+    for names in out.values_mut() {
+        names.sort();
+        names.dedup();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(json: &str) -> CrossTenantPolicy {
+        serde_json::from_str(json).expect("policy")
+    }
+
+    #[test]
+    fn a_partner_overrides_the_default_field_by_field() {
+        let default = policy(
+            r#"{"b2bCollaborationInbound":{"usersAndGroups":{"accessType":"allowed","targets":[{"target":"AllUsers","targetType":"user"}]},
+            "applications":{"accessType":"allowed","targets":[{"target":"AllApplications","targetType":"application"}]}},
+            "inboundTrust":{"isMfaAccepted":false}}"#,
+        );
+        let partner = policy(
+            r#"{"tenantId":"t1","b2bCollaborationInbound":{"usersAndGroups":{"accessType":"blocked","targets":[{"target":"AllUsers","targetType":"user"}]},"applications":null},
+            "inboundTrust":{"isMfaAccepted":true}}"#,
+        );
+        let (inbound, mfa) = effective(Some(&default), Some(&partner));
+        assert_eq!(inbound.state, "blocked");
+        assert_eq!(
+            inbound.detail.as_deref(),
+            Some("users and groups: blocked for all")
+        );
+        assert!(mfa);
+        let (inbound, mfa) = effective(Some(&default), None);
+        assert_eq!(inbound.state, "allowed");
+        assert!(!mfa);
+        let inherits =
+            policy(r#"{"tenantId":"t2","b2bCollaborationInbound":null,"inboundTrust":null}"#);
+        assert_eq!(
+            effective(Some(&default), Some(&inherits)).0.state,
+            "allowed"
+        );
+    }
+}
