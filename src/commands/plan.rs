@@ -64,9 +64,15 @@ pub fn run(args: PlanArgs) -> Result<u8, Error> {
     let plan = plan::build(&result, &plan::manifest_sha256(&args.snapshot)?, &options)?;
     plan::folder::write(&plan, out, key.as_ref())?;
     let waves = plan.accounts.last().map_or(0, |a| a.wave);
+    let resend = plan.accounts.iter().filter(|a| a.resend).count();
+    let resent = if resend > 0 {
+        format!(" and {resend} pending invitation(s) to send again")
+    } else {
+        String::new()
+    };
     eprintln!(
-        "planned {} ready accounts in {waves} wave(s); {} left out (blocked or excluded); wrote {}",
-        plan.accounts.len(),
+        "planned {} ready accounts{resent} in {waves} wave(s); {} left out (blocked, pending or excluded); wrote {}",
+        plan.accounts.len() - resend,
         plan.left_out.len(),
         out.display()
     );

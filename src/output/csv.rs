@@ -45,9 +45,19 @@ pub fn write_columns(
 }
 
 /// Writes a frame with its header.
-pub fn write_frame(mut df: DataFrame, out: &mut dyn Write, what: &str) -> Result<(), OutputError> {
+pub fn write_frame(df: DataFrame, out: &mut dyn Write, what: &str) -> Result<(), OutputError> {
+    write_rows(df, out, what, true)
+}
+
+/// Writes a frame's rows, after the header when `header`.
+pub fn write_rows(
+    mut df: DataFrame,
+    out: &mut dyn Write,
+    what: &str,
+    header: bool,
+) -> Result<(), OutputError> {
     CsvWriter::new(out)
-        .include_header(true)
+        .include_header(header)
         .finish(&mut df)
         .map_err(render_error(what))
 }

@@ -1,6 +1,6 @@
 //! `findings.csv` and `verdicts.csv`, flattened from the same DTOs as `findings.json` (so the
 //! two never diverge) and written by polars. Every cell is formula-safe. Rows are turned into
-//! columns in parallel chunks, which polars then writes as one frame.
+//! columns in parallel chunks, which polars writes one after the other.
 
 use std::io::Write;
 
@@ -9,29 +9,40 @@ use rayon::prelude::*;
 
 use super::json::{finding, verdict};
 use crate::output::OutputError;
-use crate::output::csv::{column, render_error, write_frame};
+use crate::output::csv::{column, render_error, write_frame, write_rows};
 use crate::scan::ScanResult;
 
 const CHUNK: usize = 32_768;
 
-/// Builds one frame per chunk in parallel and stacks them.
-fn stacked<T: Sync>(
+/// Chunks turned into frames in parallel at a time: bounds the memory to this many chunks,
+/// however many rows there are.
+const CHUNKS_AT_A_TIME: usize = 8;
+
+/// Builds one frame per chunk, a few chunks at a time in parallel, and writes each in order as
+/// it is built (the header once), so the rows never sit in memory all together.
+fn write_chunked<T: Sync>(
     items: &[T],
     build: impl Fn(&[T]) -> PolarsResult<DataFrame> + Sync,
-) -> PolarsResult<DataFrame> {
-    let frames: Vec<DataFrame> = items
-        .par_chunks(CHUNK)
-        .map(&build)
-        .collect::<PolarsResult<_>>()?;
-    let mut frames = frames.into_iter();
-    let mut df = match frames.next() {
-        Some(df) => df,
-        None => build(&[])?,
-    };
-    for f in frames {
-        df.vstack_mut_owned(f)?;
+    out: &mut dyn Write,
+    what: &str,
+) -> Result<(), OutputError> {
+    if items.is_empty() {
+        let df = build(&[]).map_err(render_error(what))?;
+        return write_frame(df, out, what);
     }
-    Ok(df)
+    let mut header = true;
+    for group in items.chunks(CHUNK * CHUNKS_AT_A_TIME) {
+        let frames: Vec<DataFrame> = group
+            .par_chunks(CHUNK)
+            .map(&build)
+            .collect::<PolarsResult<_>>()
+            .map_err(render_error(what))?;
+        for df in frames {
+            write_rows(df, out, what, header)?;
+            header = false;
+        }
+    }
+    Ok(())
 }
 
 fn yes_no(b: bool) -> &'static str {
@@ -39,70 +50,76 @@ fn yes_no(b: bool) -> &'static str {
 }
 
 pub fn render_findings(result: &ScanResult, out: &mut dyn Write) -> Result<(), OutputError> {
-    let df = stacked(&result.findings, |chunk| {
-        let rows: Vec<_> = chunk.iter().map(|f| finding(result, f)).collect();
-        let evidence: Vec<String> = rows
-            .iter()
-            .map(|r| serde_json::to_string(&r.evidence).unwrap_or_default())
-            .collect();
-        DataFrame::new_infer_height(vec![
-            column("rule", rows.iter().map(|r| Some(r.rule))),
-            column("severity", rows.iter().map(|r| Some(r.severity))),
-            column("subject_type", rows.iter().map(|r| Some(r.subject.kind))),
-            column("subject_id", rows.iter().map(|r| Some(r.subject.id))),
-            column(
-                "user_principal_name",
-                rows.iter().map(|r| r.subject.user_principal_name),
-            ),
-            column("mail", rows.iter().map(|r| r.subject.mail)),
-            column("message", rows.iter().map(|r| Some(r.message.as_str()))),
-            column("evidence", evidence.iter().map(|e| Some(e.as_str()))),
-            column(
-                "fingerprint",
-                rows.iter().map(|r| Some(r.fingerprint.as_str())),
-            ),
-            column("fails", rows.iter().map(|r| Some(yes_no(r.fails)))),
-            column("accepted", rows.iter().map(|r| Some(yes_no(r.accepted)))),
-            column(
-                "exception_reason",
-                rows.iter().map(|r| r.exception.as_ref().map(|e| e.reason)),
-            ),
-            column(
-                "exception_owner",
-                rows.iter()
-                    .map(|r| r.exception.as_ref().and_then(|e| e.owner)),
-            ),
-            column(
-                "exception_expires",
-                rows.iter()
-                    .map(|r| r.exception.as_ref().and_then(|e| e.expires.as_deref())),
-            ),
-            column("baseline", rows.iter().map(|r| r.baseline)),
-        ])
-    })
-    .map_err(render_error("findings.csv"))?;
-    write_frame(df, out, "findings.csv")
+    write_chunked(
+        &result.findings,
+        |chunk| {
+            let rows: Vec<_> = chunk.iter().map(|f| finding(result, f)).collect();
+            let evidence: Vec<String> = rows
+                .iter()
+                .map(|r| serde_json::to_string(&r.evidence).unwrap_or_default())
+                .collect();
+            DataFrame::new_infer_height(vec![
+                column("rule", rows.iter().map(|r| Some(r.rule))),
+                column("severity", rows.iter().map(|r| Some(r.severity))),
+                column("subject_type", rows.iter().map(|r| Some(r.subject.kind))),
+                column("subject_id", rows.iter().map(|r| Some(r.subject.id))),
+                column(
+                    "user_principal_name",
+                    rows.iter().map(|r| r.subject.user_principal_name),
+                ),
+                column("mail", rows.iter().map(|r| r.subject.mail)),
+                column("message", rows.iter().map(|r| Some(r.message.as_str()))),
+                column("evidence", evidence.iter().map(|e| Some(e.as_str()))),
+                column(
+                    "fingerprint",
+                    rows.iter().map(|r| Some(r.fingerprint.as_str())),
+                ),
+                column("fails", rows.iter().map(|r| Some(yes_no(r.fails)))),
+                column("accepted", rows.iter().map(|r| Some(yes_no(r.accepted)))),
+                column(
+                    "exception_reason",
+                    rows.iter().map(|r| r.exception.as_ref().map(|e| e.reason)),
+                ),
+                column(
+                    "exception_owner",
+                    rows.iter()
+                        .map(|r| r.exception.as_ref().and_then(|e| e.owner)),
+                ),
+                column(
+                    "exception_expires",
+                    rows.iter()
+                        .map(|r| r.exception.as_ref().and_then(|e| e.expires.as_deref())),
+                ),
+                column("baseline", rows.iter().map(|r| r.baseline)),
+            ])
+        },
+        out,
+        "findings.csv",
+    )
 }
 
 pub fn render_verdicts(result: &ScanResult, out: &mut dyn Write) -> Result<(), OutputError> {
-    let df = stacked(&result.verdicts, |chunk| {
-        let rows: Vec<_> = chunk.iter().map(|v| verdict(result, v)).collect();
-        let blockers: Vec<String> = rows.iter().map(|r| r.blockers.join(";")).collect();
-        let warnings: Vec<String> = rows.iter().map(|r| r.warnings.join(";")).collect();
-        DataFrame::new_infer_height(vec![
-            column("id", rows.iter().map(|r| Some(r.id))),
-            column(
-                "user_principal_name",
-                rows.iter().map(|r| r.user_principal_name),
-            ),
-            column("display_name", rows.iter().map(|r| r.display_name)),
-            column("mail", rows.iter().map(|r| r.mail)),
-            column("verdict", rows.iter().map(|r| Some(r.verdict))),
-            column("reason", rows.iter().map(|r| r.reason.as_deref())),
-            column("blockers", blockers.iter().map(|b| Some(b.as_str()))),
-            column("warnings", warnings.iter().map(|w| Some(w.as_str()))),
-        ])
-    })
-    .map_err(render_error("verdicts.csv"))?;
-    write_frame(df, out, "verdicts.csv")
+    write_chunked(
+        &result.verdicts,
+        |chunk| {
+            let rows: Vec<_> = chunk.iter().map(|v| verdict(result, v)).collect();
+            let blockers: Vec<String> = rows.iter().map(|r| r.blockers.join(";")).collect();
+            let warnings: Vec<String> = rows.iter().map(|r| r.warnings.join(";")).collect();
+            DataFrame::new_infer_height(vec![
+                column("id", rows.iter().map(|r| Some(r.id))),
+                column(
+                    "user_principal_name",
+                    rows.iter().map(|r| r.user_principal_name),
+                ),
+                column("display_name", rows.iter().map(|r| r.display_name)),
+                column("mail", rows.iter().map(|r| r.mail)),
+                column("verdict", rows.iter().map(|r| Some(r.verdict))),
+                column("reason", rows.iter().map(|r| r.reason.as_deref())),
+                column("blockers", blockers.iter().map(|b| Some(b.as_str()))),
+                column("warnings", warnings.iter().map(|w| Some(w.as_str()))),
+            ])
+        },
+        out,
+        "verdicts.csv",
+    )
 }

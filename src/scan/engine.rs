@@ -172,9 +172,18 @@ pub fn evaluate(
     }
     let mut per_row: Vec<(Vec<u16>, Vec<u16>)> =
         vec![(Vec::new(), Vec::new()); facts.in_scope.len()];
+    // Each judged row's place in id order, found with one sort: the findings of every rule
+    // are then put in id order by comparing numbers, not ids.
+    let mut by_id: Vec<u32> = facts.in_scope.clone();
+    by_id.par_sort_unstable_by(|a, b| ids.get(*a as usize).cmp(&ids.get(*b as usize)));
+    let mut rank = vec![u32::MAX; users.len()];
+    for (i, &r) in by_id.iter().enumerate() {
+        rank[r as usize] = i as u32;
+    }
+    drop(by_id);
     for (rule, mut rows) in user_hits {
         outcomes[rule].count = rows.len();
-        rows.par_sort_unstable_by(|a, b| ids.get(*a as usize).cmp(&ids.get(*b as usize)));
+        rows.par_sort_unstable_by_key(|&r| rank[r as usize]);
         let severity = outcomes[rule].severity;
         for &r in &rows {
             let entry = &mut per_row[slot[r as usize] as usize];

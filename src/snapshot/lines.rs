@@ -37,11 +37,26 @@ impl Block {
 }
 
 impl Block {
-    /// Every byte of a block must be UTF-8, also in properties the scan does not read: a file
-    /// that is not text is not a snapshot.
-    pub fn check_utf8(&self, path: &Path) -> Result<(), SnapshotError> {
+    /// Non-blank lines of the block's `text`, with their line numbers in the file.
+    pub fn text_lines<'a>(&self, text: &'a str) -> impl Iterator<Item = (u64, &'a str)> + 'a {
+        let first = self.first_line;
+        text.split('\n')
+            .enumerate()
+            .map(move |(i, l)| (first + i as u64, l))
+            .filter(|(_, l)| !l.bytes().all(|b| b.is_ascii_whitespace()))
+    }
+
+    /// The block as text. Every byte must be UTF-8, also in properties the scan does not
+    /// read: a file that is not text is not a snapshot. Checked once, so lines parsed from the
+    /// text need no second check.
+    pub fn text(&self, path: &Path) -> Result<&str, SnapshotError> {
+        // The fast check answers almost always; only a bad block is checked again, to find
+        // where it goes wrong.
+        if let Ok(text) = simdutf8::basic::from_utf8(&self.data) {
+            return Ok(text);
+        }
         match std::str::from_utf8(&self.data) {
-            Ok(_) => Ok(()),
+            Ok(text) => Ok(text),
             Err(e) => {
                 let before = &self.data[..e.valid_up_to()];
                 Err(SnapshotError::BadLine {
@@ -244,10 +259,8 @@ where
                 .enumerate()
                 .par_bridge()
                 .for_each_with(tx, |tx, (i, block)| {
-                    let parsed = block.and_then(|b| {
-                        b.check_utf8(path)?;
-                        parse(b)
-                    });
+                    // The parser checks the block's UTF-8 as it takes its text.
+                    let parsed = block.and_then(&parse);
                     let _ = tx.send((i, parsed));
                 });
         });

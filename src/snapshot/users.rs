@@ -149,12 +149,14 @@ pub fn from_values(source: &Path, records: &[serde_json::Value]) -> Result<Users
 fn parse_block(path: &Path, block: &Block) -> Result<Users, SnapshotError> {
     let mut out = Users::new(block.data.len() / 600);
     let mut joined = String::new();
-    for (line, text) in block.lines() {
+    // Checked as UTF-8 once here, so serde_json need not check each string again.
+    let whole = block.text(path)?;
+    for (line, text) in block.text_lines(whole) {
         let mut address_list: Vec<Cow<str>> = Vec::new();
-        let user: RawUser = serde_json::from_slice(text).map_err(|e| SnapshotError::BadLine {
+        let user: RawUser = serde_json::from_str(text).map_err(|e| SnapshotError::BadLine {
             path: path.to_owned(),
             line,
-            message: explain(text, &e),
+            message: explain(text.as_bytes(), &e),
         })?;
         let Some(id) = user.id.as_deref().filter(|s| !s.trim().is_empty()) else {
             return Err(SnapshotError::BadLine {

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 
 use rayon::prelude::*;
 
-use super::{Class, RowFacts, text_column};
+use super::{RowFacts, text_column};
 use crate::model::{Column, StrColumn, Table, user as col};
 use crate::snapshot::directory::ConditionalAccessPolicy;
 use crate::snapshot::tenant::{CrossTenantPolicy, TargetConfiguration, TenantData};
@@ -108,14 +108,13 @@ pub(super) fn derive(
     table: &Table,
     tenant: &TenantData,
     verified: &HashSet<String>,
-    class: &[Class],
+    judged: &[u32],
     rows: &[RowFacts],
 ) -> Vec<(usize, Column)> {
     let n = table.len();
     let text = |c: usize| table.columns[c].text().expect("text column");
     let (ids, issuers) = (text(col::ID), text(col::IDENTITY_ISSUERS));
     let converted_on = text(col::EXTERNAL_USER_CONVERTED_ON);
-    let judged = |r: usize| matches!(class[r], Class::InScope | Class::Pending);
 
     let domains = DomainFacts::new(tenant, verified);
     let roles = Roles::new(tenant);
@@ -126,12 +125,11 @@ pub(super) fn derive(
         .filter(|p| p.enabled() && p.requires_mfa())
         .collect();
 
-    let per_row: Vec<RowDirectory> = (0..n)
-        .into_par_iter()
-        .map(|r| {
-            if !judged(r) {
-                return RowDirectory::default();
-            }
+    // Only the accounts the rules judge; `slot` finds a row's entry.
+    let per_row: Vec<RowDirectory> = judged
+        .par_iter()
+        .map(|&r| {
+            let r = r as usize;
             let id = ids.get(r).unwrap_or("").to_ascii_lowercase();
             let issuer = issuers.get(r).and_then(|list| {
                 list.split("; ")
@@ -165,18 +163,27 @@ pub(super) fn derive(
         })
         .collect();
 
-    let mut converted = StrColumn::default();
-    for (r, d) in per_row.iter().enumerate() {
-        converted.push(d.converted.as_deref().or(converted_on.get(r)));
+    let mut slot = vec![u32::MAX; n];
+    for (i, &r) in judged.iter().enumerate() {
+        slot[r as usize] = i as u32;
     }
-    let home = |f: fn(&DomainFact) -> Option<&str>| {
-        text_column(per_row.iter().map(|d| d.home.and_then(f)))
+    let at = |r: usize| per_row.get(slot[r] as usize);
+    let mut converted = StrColumn::default();
+    for r in 0..n {
+        let found = at(r).and_then(|d| d.converted.as_deref());
+        converted.push(found.or(converted_on.get(r)));
+    }
+    let text_of = |f: &dyn for<'d> Fn(&'d RowDirectory) -> Option<&'d str>| {
+        text_column((0..n).map(|r| at(r).and_then(f)))
     };
+    let home = |f: fn(&DomainFact) -> Option<&str>| text_of(&|d| d.home.and_then(f));
+    let count =
+        |f: &dyn Fn(&RowDirectory) -> i64| Column::Int((0..n).map(|r| at(r).map(f)).collect());
     vec![
         (col::EXTERNAL_USER_CONVERTED_ON, Column::Text(converted)),
         (
             col::EXTERNAL_IDENTITY_ISSUER,
-            text_column(per_row.iter().map(|d| d.issuer.as_deref())),
+            text_of(&|d| d.issuer.as_deref()),
         ),
         (col::HOME_TENANT, home(|h| Some(h.status))),
         (col::HOME_TENANT_ID, home(|h| h.tenant.as_deref())),
@@ -191,44 +198,23 @@ pub(super) fn derive(
         ),
         (
             col::INBOUND_MFA_TRUSTED,
-            Column::Bool(per_row.iter().map(|d| d.home.and_then(|h| h.mfa)).collect()),
-        ),
-        (
-            col::CA_MFA_POLICIES,
-            text_column(per_row.iter().map(|d| d.ca.as_deref())),
-        ),
-        (
-            col::DIRECTORY_ROLES,
-            text_column(per_row.iter().map(|d| d.roles_text.as_deref())),
-        ),
-        (
-            col::DIRECTORY_ROLE_COUNT,
-            Column::Int(
+            Column::Bool(
                 (0..n)
-                    .map(|r| judged(r).then_some(per_row[r].roles.len() as i64))
+                    .map(|r| at(r).and_then(|d| d.home.and_then(|h| h.mfa)))
                     .collect(),
             ),
         ),
+        (col::CA_MFA_POLICIES, text_of(&|d| d.ca.as_deref())),
+        (col::DIRECTORY_ROLES, text_of(&|d| d.roles_text.as_deref())),
+        (col::DIRECTORY_ROLE_COUNT, count(&|d| d.roles.len() as i64)),
         (
             col::PRIVILEGED_ROLE_COUNT,
-            Column::Int(
-                (0..n)
-                    .map(|r| {
-                        judged(r).then_some(
-                            per_row[r].roles.iter().filter(|h| h.privileged).count() as i64,
-                        )
-                    })
-                    .collect(),
-            ),
+            count(&|d| d.roles.iter().filter(|h| h.privileged).count() as i64),
         ),
-        (
-            col::RESTRICTED_UNITS,
-            text_column(per_row.iter().map(|d| d.units.as_deref())),
-        ),
+        (col::RESTRICTED_UNITS, text_of(&|d| d.units.as_deref())),
     ]
 }
 
-#[derive(Default)]
 struct RowDirectory<'a> {
     /// externalUserConvertedOn from `convertedUsers`, when `users` did not carry it.
     converted: Option<String>,

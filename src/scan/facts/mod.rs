@@ -146,7 +146,7 @@ pub fn derive(
         count[r as usize] = Some(*c as i64);
         holder[r as usize] = h.map(|h| book.holder(h));
     }
-    let directory = directory::derive(table, tenant, &verified, &class, &rows);
+    let directory = directory::derive(table, tenant, &verified, &in_scope, &rows);
     let external_domain: Vec<Option<String>> = external_email
         .iter()
         .map(|e| e.as_deref().and_then(domain_of))
