@@ -3,6 +3,7 @@
 //! plus the one-row tenant table.
 
 mod collisions;
+mod cross_tenant;
 mod directory;
 mod tenant;
 
@@ -109,14 +110,8 @@ pub fn derive(
     if let Scope::Where { expr, .. } = scope {
         select_where(table, &rows, expr, &mut class)?;
     }
-
     let external_email = apply_lists(ids, upn, scope, external, &mut class, &mut warnings);
-    let state = text(col::EXTERNAL_USER_STATE);
-    for (r, c) in class.iter_mut().enumerate() {
-        if *c == Class::InScope && state.get(r).is_some_and(|s| is_pending(s.trim())) {
-            *c = Class::Pending;
-        }
-    }
+    mark_pending(text(col::EXTERNAL_USER_STATE), &mut class);
     let in_scope: Vec<u32> = (0..n as u32)
         .filter(|&r| class[r as usize].judged())
         .collect();
@@ -126,20 +121,7 @@ pub fn derive(
         others: &others,
     };
     let collisions = collisions::collisions(book, &in_scope);
-    // Validity and policy only matter where rules run.
-    let (problem, refusal): (Vec<Option<String>>, Vec<Option<&'static str>>) = (0..n)
-        .into_par_iter()
-        .map(|r| {
-            if !class[r].judged() {
-                return (None, None);
-            }
-            let domain = rows[r].domain.as_deref();
-            (
-                mail_problem(mail.get(r).unwrap_or("")),
-                domain.and_then(|d| policy.and_then(|p| p.refusal(d))),
-            )
-        })
-        .unzip();
+    let (problem, refusal) = validity(mail, &rows, &class, policy);
     let mut holder: Vec<Option<collisions::Holder>> = vec![None; n];
     let mut count = vec![None; n];
     for (&r, (c, h)) in in_scope.iter().zip(&collisions) {
@@ -204,6 +186,29 @@ pub fn derive(
         tenant: tenant_table,
         warnings,
     })
+}
+
+/// Per account judged: why the invitation API would refuse its mail, and why the B2B
+/// management policy would refuse its domain. Only where rules run.
+fn validity(
+    mail: &StrColumn,
+    rows: &[RowFacts],
+    class: &[Class],
+    policy: Option<&crate::snapshot::tenant::DomainPolicy>,
+) -> (Vec<Option<String>>, Vec<Option<&'static str>>) {
+    (0..class.len())
+        .into_par_iter()
+        .map(|r| {
+            if !class[r].judged() {
+                return (None, None);
+            }
+            let domain = rows[r].domain.as_deref();
+            (
+                mail_problem(mail.get(r).unwrap_or("")),
+                domain.and_then(|d| policy.and_then(|p| p.refusal(d))),
+            )
+        })
+        .unzip()
 }
 
 /// Per account: its mail domain, whether the tenant verified it, and its class.
@@ -295,6 +300,15 @@ fn select_where(
         }
     }
     Ok(())
+}
+
+/// Accounts in scope with an invitation out are pending: judged, neither ready nor excluded.
+fn mark_pending(state: &StrColumn, class: &mut [Class]) {
+    for (r, c) in class.iter_mut().enumerate() {
+        if *c == Class::InScope && state.get(r).is_some_and(|s| is_pending(s.trim())) {
+            *c = Class::Pending;
+        }
+    }
 }
 
 /// `PendingAcceptance`, also as some Microsoft pages spell it ("Pending Acceptance").
