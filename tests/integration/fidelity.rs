@@ -38,6 +38,29 @@ fn records(dir: &Path, name: &str) -> BTreeSet<String> {
         .collect()
 }
 
+/// Exports the simulator's tenant (every collection) to `out` and checks it succeeded.
+fn export_ok(sim: &Simulator, out: &Path) {
+    let o = sim
+        .export(CONTOSO)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr_of(&o));
+}
+
+/// Checks that the manifest marks `name` denied and names the permission to grant.
+fn denied_naming(m: &serde_json::Value, name: &str, permission: &str) {
+    let entry = &m["collections"][name];
+    assert_eq!(entry["status"], "denied", "{name}");
+    assert!(
+        entry["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains(permission)),
+        "{entry}"
+    );
+}
+
 fn rule<'a>(scan: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
     scan["rules"]
         .as_array()
@@ -52,13 +75,7 @@ fn every_directory_collection_round_trips_through_export() {
     let sim = Simulator::start(&contoso(), &[]);
     let dir = tempfile::tempdir().expect("temp");
     let out = dir.path().join("snapshot");
-    let o = sim
-        .export(CONTOSO)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .expect("run");
-    assert_eq!(o.status.code(), Some(0), "{}", stderr_of(&o));
+    export_ok(&sim, &out);
     let m = manifest(&out);
     for name in DIRECTORY {
         assert_eq!(m["collections"][name]["status"], "ok", "{name}");
@@ -108,28 +125,11 @@ fn denied_and_unavailable_directory_collections_name_the_permission_and_stop_onl
     let served = tenant.write(&dir.path().join("served"));
     let sim = Simulator::start(&served, &["--deny", "contacts", "--deny", "domainTenants"]);
     let out = dir.path().join("snapshot");
-    let o = sim
-        .export(CONTOSO)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .expect("run");
-    assert_eq!(o.status.code(), Some(0), "{}", stderr_of(&o));
+    export_ok(&sim, &out);
     let m = manifest(&out);
-    let entry = |name: &str| m["collections"][name].clone();
-    assert_eq!(entry("contacts")["status"], "denied");
-    assert!(
-        entry("contacts")["reason"]
-            .as_str()
-            .is_some_and(|r| r.contains("OrgContact.Read.All"))
-    );
-    assert_eq!(entry("domainTenants")["status"], "denied");
-    assert!(
-        entry("domainTenants")["reason"]
-            .as_str()
-            .is_some_and(|r| r.contains("CrossTenantInformation.ReadBasic.All"))
-    );
-    assert_eq!(entry("directoryRoles")["status"], "unavailable");
+    denied_naming(&m, "contacts", "OrgContact.Read.All");
+    denied_naming(&m, "domainTenants", "CrossTenantInformation.ReadBasic.All");
+    assert_eq!(m["collections"]["directoryRoles"]["status"], "unavailable");
     let scan = scan_json(&out, &[]);
     for id in [
         "mail-collision",
@@ -178,13 +178,7 @@ fn only_plain_domain_names_are_looked_up_and_a_failed_lookup_is_recorded() {
     let served = tenant.write(&dir.path().join("served"));
     let sim = Simulator::start(&served, &[]);
     let out = dir.path().join("snapshot");
-    let o = sim
-        .export(CONTOSO)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .expect("run");
-    assert_eq!(o.status.code(), Some(0), "{}", stderr_of(&o));
+    export_ok(&sim, &out);
     let found: Vec<serde_json::Value> = records(&out, "domainTenants")
         .iter()
         .map(|l| serde_json::from_str(l).expect("json"))
