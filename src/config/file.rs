@@ -1,5 +1,5 @@
-//! `b2bready.toml`: what a team keeps next to its pipeline (scope, rule overrides, accepted
-//! exceptions), so the nightly command line stays short. Flags on the command line win over it.
+//! The text of `b2bready.toml`: its keys as TOML gives them, with their spans, checked and
+//! turned into a `Config` with line numbers in every error.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -7,47 +7,10 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::{Config, ConfigError, RuleOverride};
 use crate::model::Severity;
 use crate::model::{FailOn, ScopeChoice};
-use crate::rules::Registry;
 use crate::scan::exceptions::{Exception, Subject};
-
-/// A config of the most exceptions allowed stays well below this.
-const CONFIG_LIMIT: u64 = 64 * crate::files::MIB;
-
-/// The file looked for in the working directory when `--config` is not given.
-pub const FILE_NAME: &str = "b2bready.toml";
-
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("cannot read the config file {path}")]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{}:{line}: {message}", path.display())]
-    Invalid {
-        path: PathBuf,
-        line: usize,
-        message: String,
-    },
-}
-
-impl ConfigError {
-    pub fn help(&self) -> Option<String> {
-        match self {
-            ConfigError::Read { .. } => Some(
-                "check the path; scan and plan take --config FILE, or --no-config to use none"
-                    .into(),
-            ),
-            ConfigError::Invalid { .. } => Some(
-                "fix the file and check it with `b2bready config check`; the README lists every key"
-                    .into(),
-            ),
-        }
-    }
-}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -93,32 +56,6 @@ enum DateValue {
     Text(String),
 }
 
-/// A rule's severity changed, or the rule switched off.
-#[derive(Debug, Clone)]
-pub struct RuleOverride {
-    pub id: String,
-    pub line: usize,
-    pub disable: bool,
-    pub severity: Option<Severity>,
-}
-
-/// A loaded config file; relative paths in it are taken from the file's folder.
-#[derive(Debug, Clone, Default)]
-pub struct Config {
-    pub path: PathBuf,
-    pub scope: Option<ScopeChoice>,
-    pub scope_file: Option<PathBuf>,
-    /// A condition selecting the accounts to judge, checked when the file is read.
-    pub scope_where: Option<String>,
-    pub external_identities: Option<PathBuf>,
-    pub mau_billing: Option<bool>,
-    pub fail_on: Option<FailOn>,
-    pub fail_on_not_evaluated: Option<bool>,
-    pub rule_folders: Vec<PathBuf>,
-    pub rules: Vec<RuleOverride>,
-    pub exceptions: Vec<Exception>,
-}
-
 /// Where each line of the file starts, to turn byte offsets into line numbers in
 /// logarithmic time: a config of many thousands of exceptions loads in linear time.
 struct LineIndex(Vec<usize>);
@@ -157,32 +94,6 @@ fn confined(text: &str) -> Result<&Path, String> {
 const MAX_EXCEPTIONS: usize = u16::MAX as usize;
 
 impl Config {
-    /// The config a command uses: `--config FILE`, none with `--no-config`, else
-    /// `b2bready.toml` in the working directory when there is one.
-    pub fn find(explicit: Option<&Path>, disabled: bool) -> Result<Option<Config>, ConfigError> {
-        match explicit {
-            Some(path) => Config::load(path).map(Some),
-            None if disabled => Ok(None),
-            None => {
-                let path = Path::new(FILE_NAME);
-                if path.is_file() {
-                    Config::load(path).map(Some)
-                } else {
-                    Ok(None)
-                }
-            }
-        }
-    }
-
-    pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text =
-            crate::files::read_text(path, CONFIG_LIMIT).map_err(|source| ConfigError::Read {
-                path: path.to_owned(),
-                source,
-            })?;
-        Config::parse(path, &text)
-    }
-
     pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
         let invalid = |line: usize, message: String| ConfigError::Invalid {
             path: path.to_owned(),
@@ -220,26 +131,7 @@ impl Config {
             }
             Ok(joined)
         };
-        if let (Some(_), Some(file_scope)) = (&file.scope, &file.scope_file) {
-            return Err(invalid(
-                line_of(text, file_scope.span().start),
-                "scope and scope-file cannot both be set: scope-file already names the accounts"
-                    .into(),
-            ));
-        }
-        if let Some(condition) = &file.scope_where {
-            let at = line_of(text, condition.span().start);
-            if file.scope.is_some() || file.scope_file.is_some() {
-                return Err(invalid(
-                    at,
-                    "scope-where cannot be set with scope or scope-file: it already chooses the accounts"
-                        .into(),
-                ));
-            }
-            crate::rules::compile_scope(condition.get_ref())
-                .map(drop)
-                .map_err(|m| invalid(at, format!("scope-where: {m}")))?;
-        }
+        check_scope(&file, &lines).map_err(|(line, m)| invalid(line, m))?;
         let rules = file
             .rules
             .into_iter()
@@ -259,36 +151,11 @@ impl Config {
                 ),
             ));
         }
-        let mut exceptions = Vec::with_capacity(file.exception.len());
-        for spanned in file.exception {
-            let line = line_of(text, spanned.span().start);
-            let e = spanned.into_inner();
-            if e.reason.trim().is_empty() {
-                return Err(invalid(line, "an exception needs a reason".into()));
-            }
-            if e.subject.trim().is_empty() {
-                return Err(invalid(
-                    line,
-                    "an exception needs a subject: a user id, a userPrincipalName, or \"tenant\""
-                        .into(),
-                ));
-            }
-            let expires = match e.expires {
-                None => None,
-                Some(d) => {
-                    let at = line_of(text, d.span().start);
-                    Some(parse_date(d.into_inner()).map_err(|m| invalid(at, m))?)
-                }
-            };
-            exceptions.push(Exception {
-                rule: e.rule,
-                subject: Subject::parse(&e.subject),
-                reason: e.reason,
-                owner: e.owner.filter(|o| !o.trim().is_empty()),
-                expires,
-                line,
-            });
-        }
+        let exceptions = file
+            .exception
+            .into_iter()
+            .map(|e| exception(e, &lines).map_err(|(line, m)| invalid(line, m)))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Config {
             path: path.to_owned(),
             scope: file.scope.map(Spanned::into_inner),
@@ -307,29 +174,64 @@ impl Config {
             exceptions,
         })
     }
+}
 
-    /// Rule ids in `[rules.ID]` and in exceptions must name a loaded rule: a typo would
-    /// otherwise silently override or accept nothing.
-    pub fn check_rules(&self, registry: &Registry) -> Result<(), ConfigError> {
-        let unknown = |line: usize, id: &str, what: &str| ConfigError::Invalid {
-            path: self.path.clone(),
-            line,
-            message: format!(
-                "{what} names the rule {id:?}, which is not a known rule (`b2bready rules list` shows them)"
-            ),
-        };
-        for o in &self.rules {
-            if registry.get(&o.id).is_none() {
-                return Err(unknown(o.line, &o.id, "[rules]"));
-            }
-        }
-        for e in &self.exceptions {
-            if registry.get(&e.rule).is_none() {
-                return Err(unknown(e.line, &e.rule, "an exception"));
-            }
-        }
-        Ok(())
+/// At most one of scope, scope-file and scope-where, and a scope condition that compiles.
+fn check_scope(file: &ConfigFile, lines: &LineIndex) -> Result<(), (usize, String)> {
+    if let (Some(_), Some(file_scope)) = (&file.scope, &file.scope_file) {
+        return Err((
+            lines.line(file_scope.span().start),
+            "scope and scope-file cannot both be set: scope-file already names the accounts".into(),
+        ));
     }
+    if let Some(condition) = &file.scope_where {
+        let at = lines.line(condition.span().start);
+        if file.scope.is_some() || file.scope_file.is_some() {
+            return Err((
+                at,
+                "scope-where cannot be set with scope or scope-file: it already chooses the accounts"
+                    .into(),
+            ));
+        }
+        crate::rules::compile_scope(condition.get_ref())
+            .map(drop)
+            .map_err(|m| (at, format!("scope-where: {m}")))?;
+    }
+    Ok(())
+}
+
+/// One `[[exception]]`, with its line: a reason and a subject are required, `expires` must be
+/// a date.
+fn exception(
+    spanned: Spanned<ExceptionFile>,
+    lines: &LineIndex,
+) -> Result<Exception, (usize, String)> {
+    let line = lines.line(spanned.span().start);
+    let e = spanned.into_inner();
+    if e.reason.trim().is_empty() {
+        return Err((line, "an exception needs a reason".into()));
+    }
+    if e.subject.trim().is_empty() {
+        return Err((
+            line,
+            "an exception needs a subject: a user id, a userPrincipalName, or \"tenant\"".into(),
+        ));
+    }
+    let expires = match e.expires {
+        None => None,
+        Some(d) => {
+            let at = lines.line(d.span().start);
+            Some(parse_date(d.into_inner()).map_err(|m| (at, m))?)
+        }
+    };
+    Ok(Exception {
+        rule: e.rule,
+        subject: Subject::parse(&e.subject),
+        reason: e.reason,
+        owner: e.owner.filter(|o| !o.trim().is_empty()),
+        expires,
+        line,
+    })
 }
 
 fn parse_date(value: DateValue) -> Result<jiff::civil::Date, String> {
@@ -345,25 +247,6 @@ fn parse_date(value: DateValue) -> Result<jiff::civil::Date, String> {
     text.trim()
         .parse::<jiff::civil::Date>()
         .map_err(|_| format!("expires {text:?} is not a date such as 2027-03-31"))
-}
-
-/// Applies `[rules.ID]` settings: a new severity replaces the rule's own (and its MAU-billing
-/// severity), `disable = true` removes the rule. Returns the ids removed.
-pub fn apply_rule_overrides(registry: &mut Registry, overrides: &[RuleOverride]) -> Vec<String> {
-    let mut disabled = Vec::new();
-    for o in overrides {
-        if let Some(rule) = registry.rules.iter_mut().find(|r| r.id == o.id)
-            && let Some(severity) = o.severity
-        {
-            rule.severity = severity;
-            rule.mau_billing_severity = None;
-        }
-        if o.disable {
-            disabled.push(o.id.clone());
-        }
-    }
-    registry.rules.retain(|r| !disabled.contains(&r.id));
-    disabled
 }
 
 #[cfg(test)]
