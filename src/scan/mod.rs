@@ -247,14 +247,17 @@ pub fn run(dir: &Path, registry: Registry, options: ScanOptions) -> Result<Scan,
             users_file.path.display()
         ));
     }
+    let others = facts::OtherHolders::from_tenant(&tenant);
     let facts = facts::derive(
         &mut users,
         &tenant,
+        &others,
         manifest.cloud.as_deref(),
         manifest.tenant_id.as_deref(),
         &options.scope,
         external.as_deref(),
     )?;
+    drop(others);
     clock.mark("facts");
     warnings.extend(facts.warnings.iter().cloned());
     let not_evaluated = availability(&registry, &tenant, external.is_some());

@@ -92,9 +92,12 @@ impl Checker {
     /// Judges the given user objects (as `GET /users/{id}` returns them) with the rules.
     pub fn check(&self, records: &[serde_json::Value]) -> Result<Vec<Checked>, ScanError> {
         let mut live = users::from_values(&PathBuf::from("live user objects"), records)?;
+        // The live accounts among themselves only: `set_collisions` then counts the snapshot's
+        // accounts, contacts and deleted users from the groups made once at load.
         let facts = facts::derive(
             &mut live,
             &self.tenant,
+            &OtherHolders::default(),
             self.manifest.cloud.as_deref(),
             self.manifest.tenant_id.as_deref(),
             &Scope::All,

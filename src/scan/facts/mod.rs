@@ -89,9 +89,11 @@ struct RowFacts<'a> {
     class: Class,
 }
 
+/// `others` are the contacts and deleted users the accounts' mail is compared with.
 pub fn derive(
     users: &mut Users,
     tenant: &TenantData,
+    others: &OtherHolders,
     cloud: Option<&str>,
     manifest_tenant: Option<&str>,
     scope: &Scope,
@@ -115,11 +117,7 @@ pub fn derive(
     let in_scope: Vec<u32> = (0..n as u32)
         .filter(|&r| class[r as usize].judged())
         .collect();
-    let others = OtherHolders::from_tenant(tenant);
-    let book = Book {
-        users,
-        others: &others,
-    };
+    let book = Book { users, others };
     let collisions = collisions::collisions(book, &in_scope);
     let (problem, refusal) = validity(mail, &rows, &class, policy);
     let mut holder: Vec<Option<collisions::Holder>> = vec![None; n];
@@ -174,7 +172,6 @@ pub fn derive(
     ];
     drop(rows);
     drop(holder);
-    drop(others);
     for (index, column) in derived.into_iter().chain(directory) {
         users.table.columns[index] = column;
     }
