@@ -247,17 +247,17 @@ pub fn run(dir: &Path, registry: Registry, options: ScanOptions) -> Result<Scan,
             users_file.path.display()
         ));
     }
-    let others = facts::OtherHolders::from_tenant(&tenant);
+    let lookups = facts::Lookups::new(&tenant);
     let facts = facts::derive(
         &mut users,
         &tenant,
-        &others,
+        &lookups,
         manifest.cloud.as_deref(),
         manifest.tenant_id.as_deref(),
         &options.scope,
         external.as_deref(),
     )?;
-    drop(others);
+    drop(lookups);
     clock.mark("facts");
     warnings.extend(facts.warnings.iter().cloned());
     let not_evaluated = availability(&registry, &tenant, external.is_some());

@@ -43,6 +43,8 @@ pub struct Checker {
     groups: Groups,
     /// (folded id hash, row) of `others`, sorted.
     ids: Vec<(u64, u32)>,
+    /// The facts step's lookups, made once.
+    lookups: facts::Lookups,
 }
 
 impl Checker {
@@ -75,6 +77,7 @@ impl Checker {
             &|_| true,
         );
         let ids = super::folded_id_index(&others);
+        let lookups = facts::Lookups::without_holders(&tenant);
         Ok(Checker {
             registry,
             not_evaluated,
@@ -86,6 +89,7 @@ impl Checker {
             holders,
             groups,
             ids,
+            lookups,
         })
     }
 
@@ -97,7 +101,7 @@ impl Checker {
         let facts = facts::derive(
             &mut live,
             &self.tenant,
-            &OtherHolders::default(),
+            &self.lookups,
             self.manifest.cloud.as_deref(),
             self.manifest.tenant_id.as_deref(),
             &Scope::All,

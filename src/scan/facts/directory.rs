@@ -14,11 +14,28 @@ use crate::model::{Column, StrColumn, Table, user as col};
 use crate::snapshot::directory::ConditionalAccessPolicy;
 use crate::snapshot::tenant::TenantData;
 
+/// The directory's lookups by account and by domain, built once per snapshot.
+pub(super) struct Directory {
+    domains: DomainFacts,
+    roles: Roles,
+    units: HashMap<String, Vec<String>>,
+}
+
+impl Directory {
+    pub(super) fn new(tenant: &TenantData, verified: &HashSet<String>) -> Self {
+        Directory {
+            domains: DomainFacts::new(tenant, verified),
+            roles: Roles::new(tenant),
+            units: restricted_units(tenant),
+        }
+    }
+}
+
 /// Per account: the federated issuers, roles and units, plus everything keyed by mail domain.
 pub(super) fn derive(
     table: &Table,
     tenant: &TenantData,
-    verified: &HashSet<String>,
+    lookups: (&HashSet<String>, &Directory),
     judged: &[u32],
     rows: &[RowFacts],
 ) -> Vec<(usize, Column)> {
@@ -26,10 +43,12 @@ pub(super) fn derive(
     let text = |c: usize| table.columns[c].text().expect("text column");
     let (ids, issuers) = (text(col::ID), text(col::IDENTITY_ISSUERS));
     let converted_on = text(col::EXTERNAL_USER_CONVERTED_ON);
-
-    let domains = DomainFacts::new(tenant, verified);
-    let roles = Roles::new(tenant);
-    let units = restricted_units(tenant);
+    let (verified, directory) = lookups;
+    let Directory {
+        domains,
+        roles,
+        units,
+    } = directory;
     let policies: Vec<&ConditionalAccessPolicy> = tenant
         .conditional_access
         .iter()

@@ -89,24 +89,52 @@ struct RowFacts<'a> {
     class: Class,
 }
 
-/// `others` are the contacts and deleted users the accounts' mail is compared with.
+/// What the facts step looks accounts up in, built once per snapshot: the tenant's verified
+/// domains, the directory around the accounts, and the contacts and deleted users their mail
+/// is compared with.
+pub struct Lookups {
+    verified: HashSet<String>,
+    directory: directory::Directory,
+    others: OtherHolders,
+}
+
+impl Lookups {
+    pub fn new(tenant: &TenantData) -> Self {
+        Lookups {
+            others: OtherHolders::from_tenant(tenant),
+            ..Lookups::without_holders(tenant)
+        }
+    }
+
+    /// Without the contacts and deleted users: for judging live accounts, whose collisions
+    /// with the snapshot are counted apart.
+    pub fn without_holders(tenant: &TenantData) -> Self {
+        let verified: HashSet<String> = tenant.verified_domains().into_iter().collect();
+        Lookups {
+            directory: directory::Directory::new(tenant, &verified),
+            verified,
+            others: OtherHolders::default(),
+        }
+    }
+}
+
 pub fn derive(
     users: &mut Users,
     tenant: &TenantData,
-    others: &OtherHolders,
+    lookups: &Lookups,
     cloud: Option<&str>,
     manifest_tenant: Option<&str>,
     scope: &Scope,
     external: Option<&[Entry]>,
 ) -> polars::prelude::PolarsResult<Facts> {
-    let verified: HashSet<String> = tenant.verified_domains().into_iter().collect();
+    let verified = &lookups.verified;
     let policy = tenant.domain_policy.as_ref();
     let table = &users.table;
     let n = table.len();
     let text = |c: usize| table.columns[c].text().expect("text column");
     let (mail, upn, ids) = (text(col::MAIL), text(col::UPN), text(col::ID));
 
-    let rows = row_facts(table, &verified, scope);
+    let rows = row_facts(table, verified, scope);
     let mut class: Vec<Class> = rows.iter().map(|f| f.class).collect();
     let mut warnings = Vec::new();
     if let Scope::Where { expr, .. } = scope {
@@ -117,7 +145,10 @@ pub fn derive(
     let in_scope: Vec<u32> = (0..n as u32)
         .filter(|&r| class[r as usize].judged())
         .collect();
-    let book = Book { users, others };
+    let book = Book {
+        users,
+        others: &lookups.others,
+    };
     let collisions = collisions::collisions(book, &in_scope);
     let (problem, refusal) = validity(mail, &rows, &class, policy);
     let mut holder: Vec<Option<collisions::Holder>> = vec![None; n];
@@ -126,7 +157,13 @@ pub fn derive(
         count[r as usize] = Some(*c as i64);
         holder[r as usize] = h.map(|h| book.holder(h));
     }
-    let directory = directory::derive(table, tenant, &verified, &in_scope, &rows);
+    let directory = directory::derive(
+        table,
+        tenant,
+        (verified, &lookups.directory),
+        &in_scope,
+        &rows,
+    );
     let external_domain: Vec<Option<String>> = external_email
         .iter()
         .map(|e| e.as_deref().and_then(domain_of))
