@@ -5,6 +5,7 @@
 mod collisions;
 mod cross_tenant;
 mod directory;
+mod scope;
 mod tenant;
 
 use std::borrow::Cow;
@@ -15,7 +16,7 @@ pub(crate) use collisions::{Book, Groups, Holder, OtherHolders, mail_key};
 use rayon::prelude::*;
 
 use super::email::{domain_of, mail_problem};
-use super::inputs::{AccountIndex, Entry};
+use super::inputs::Entry;
 use crate::model::{Column, StrColumn, Table, user as col};
 use crate::snapshot::tenant::TenantData;
 use crate::snapshot::users::Users;
@@ -138,9 +139,9 @@ pub fn derive(
     let mut class: Vec<Class> = rows.iter().map(|f| f.class).collect();
     let mut warnings = Vec::new();
     if let Scope::Where { expr, .. } = scope {
-        select_where(table, &rows, expr, &mut class)?;
+        scope::select_where(table, &rows, expr, &mut class)?;
     }
-    let external_email = apply_lists(ids, upn, scope, external, &mut class, &mut warnings);
+    let external_email = scope::apply_lists(ids, upn, scope, external, &mut class, &mut warnings);
     mark_pending(text(col::EXTERNAL_USER_STATE), &mut class);
     let in_scope: Vec<u32> = (0..n as u32)
         .filter(|&r| class[r as usize].judged())
@@ -301,41 +302,6 @@ fn classify(
     }
 }
 
-/// Puts the accounts `expr` selects in scope (excluded and pending ones keep their class).
-fn select_where(
-    table: &Table,
-    rows: &[RowFacts],
-    expr: &polars::prelude::Expr,
-    class: &mut [Class],
-) -> polars::prelude::PolarsResult<()> {
-    use polars::prelude::IntoLazy;
-    let mut columns: Vec<polars::prelude::Column> = col::SCOPE_COLUMNS
-        .iter()
-        .enumerate()
-        .take(col::FIRST_FACT)
-        .map(|(i, d)| table.columns[i].to_polars(d.name, None))
-        .collect();
-    let domain = text_column(rows.iter().map(|f| f.domain.as_deref()));
-    let verified = Column::Bool(rows.iter().map(|f| f.verified).collect());
-    columns.push(domain.to_polars(col::COLUMNS[col::MAIL_DOMAIN].name, None));
-    columns.push(verified.to_polars(col::COLUMNS[col::MAIL_DOMAIN_VERIFIED].name, None));
-    let selected = polars::prelude::DataFrame::new(table.len(), columns).and_then(|df| {
-        crate::rules::guard::quietly(|| df.lazy().select([expr.clone().alias("in")]).collect())
-            .unwrap_or_else(|| {
-                Err(polars::prelude::PolarsError::ComputeError(
-                    crate::rules::QUERY_ENGINE_FAILED.into(),
-                ))
-            })
-    });
-    let mask = selected?.column("in")?.bool()?.clone();
-    for (r, v) in mask.iter().enumerate() {
-        if v == Some(true) && class[r] == Class::OutOfScope {
-            class[r] = Class::InScope;
-        }
-    }
-    Ok(())
-}
-
 /// Accounts in scope with an invitation out are pending: judged, neither ready nor excluded.
 fn mark_pending(state: &StrColumn, class: &mut [Class]) {
     for (r, c) in class.iter_mut().enumerate() {
@@ -349,72 +315,6 @@ fn mark_pending(state: &StrColumn, class: &mut [Class]) {
 pub fn is_pending(state: &str) -> bool {
     let squeezed: String = state.chars().filter(|c| !c.is_whitespace()).collect();
     squeezed.eq_ignore_ascii_case("PendingAcceptance")
-}
-
-/// Applies `--scope-file` and `--external-identities`: their accounts come into scope, and
-/// each account's external address is returned.
-fn apply_lists(
-    ids: &StrColumn,
-    upn: &StrColumn,
-    scope: &Scope,
-    external: Option<&[Entry]>,
-    class: &mut [Class],
-    warnings: &mut Vec<String>,
-) -> Vec<Option<String>> {
-    let n = class.len();
-    let mut external_email: Vec<Option<String>> = vec![None; n];
-    let listed = matches!(scope, Scope::Listed(_));
-    if listed || external.is_some() {
-        let index = AccountIndex::new(ids, upn);
-        if let Scope::Listed(entries) = scope {
-            apply_list(&index, entries, class, "--scope-file", warnings);
-        }
-        if let Some(entries) = external {
-            apply_list(&index, entries, class, "--external-identities", warnings);
-            for e in entries {
-                if let Some(r) = index.find(&e.user) {
-                    external_email[r as usize] = e.external_email.clone();
-                }
-            }
-        }
-    }
-    external_email
-}
-
-/// Puts the listed accounts in scope (excluded ones stay excluded) and warns about entries
-/// that name no account.
-fn apply_list(
-    index: &AccountIndex,
-    entries: &[Entry],
-    class: &mut [Class],
-    flag: &str,
-    warnings: &mut Vec<String>,
-) {
-    let mut unknown = Vec::new();
-    for e in entries {
-        match index.find(&e.user) {
-            Some(r) => {
-                if class[r as usize] == Class::OutOfScope {
-                    class[r as usize] = Class::InScope;
-                }
-            }
-            None => unknown.push(format!("{} (line {})", e.user, e.line)),
-        }
-    }
-    if !unknown.is_empty() {
-        let shown: Vec<_> = unknown.iter().take(5).cloned().collect();
-        let more = unknown.len().saturating_sub(shown.len());
-        warnings.push(format!(
-            "{flag}: {} entries match no account: {}{}",
-            unknown.len(),
-            shown.join(", "),
-            if more > 0 {
-                format!(" and {more} more")
-            } else {
-                String::new()
-            }
-        ));
-    }
 }
 
 /// The domain of an address with exactly one `@`, as written.
