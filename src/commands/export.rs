@@ -83,6 +83,7 @@ pub fn simulate(args: SimulateArgs) -> Result<u8, Error> {
         std::env::var("B2BREADY_SIMULATOR_SECRET").unwrap_or_else(|_| "simulator-secret".into());
     let mut sim = Simulator::new(tenant, args.client_id, secret, args.faults);
     sim.federated = Some((args.federated_issuer, args.federated_subject));
+    sim.accept_after = args.accept_after_ms.map(std::time::Duration::from_millis);
     if let Some(path) = &args.client_certificate {
         sim.certificate = Some(load_certificate(path).map_err(Error::Usage)?);
     }

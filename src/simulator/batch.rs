@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use serde_json::{Value, json};
 
 use super::http::Request;
-use super::respond::{denied, graph_error, respond};
+use super::respond::{denied, graph_error, not_found, respond};
 use super::routes::admit;
 use super::{Served, Simulator};
 
@@ -25,16 +25,9 @@ pub(super) fn per_user_path(path: &str) -> Option<(&str, &'static str)> {
 /// A user's groups or authentication methods: from the snapshot when it has them, otherwise
 /// every user is in one group and has a password.
 fn per_user(sim: &Simulator, id: &str, kind: &str) -> (u16, Value) {
-    if !sim.tenant.user_ids.contains(id) {
-        return (
-            404,
-            graph_error(
-                "Request_ResourceNotFound",
-                &format!(
-                    "Resource '{id}' does not exist or one of its queried reference-property objects are not present."
-                ),
-            ),
-        );
+    // Deleted users have neither groups nor methods to list.
+    if sim.tenant.users.read().live(id).is_none() {
+        return (404, not_found(id));
     }
     if sim.faults.deny.iter().any(|d| d == kind) {
         return (403, denied());

@@ -29,14 +29,74 @@ pub(super) fn serve(sim: &Simulator, request: Request, path: &str, query: &[(Str
             &[],
         );
     };
-    let lines = match served(sim, collection) {
-        Ok(lines) => lines,
-        Err((status, body)) => return respond(request, status, &body, &[]),
+    let source = if collection == "users" {
+        users_served(sim).map(|()| Source::Users)
+    } else {
+        served(sim, collection).map(Source::Lines)
     };
-    if single {
-        return entity(request, collection, lines);
+    match source {
+        Err((status, body)) => respond(request, status, &body, &[]),
+        Ok(Source::Lines(lines)) if single => entity(request, collection, lines),
+        Ok(source) => page(sim, request, path, query, collection, source),
     }
-    page(sim, request, path, query, collection, lines)
+}
+
+/// Where a page's records come from: a collection's lines, or the user store.
+enum Source<'a> {
+    Lines(&'a [Box<str>]),
+    Users,
+}
+
+impl Source<'_> {
+    /// The records from `offset`, `top` lines on, as `$select` keeps them, and how many lines
+    /// the source has.
+    fn records(
+        &self,
+        sim: &Simulator,
+        offset: usize,
+        top: usize,
+        select: Option<&[String]>,
+    ) -> (Vec<String>, usize) {
+        match self {
+            Source::Lines(lines) => {
+                let end = offset.saturating_add(top).min(lines.len());
+                let shown = lines[offset.min(end)..end]
+                    .iter()
+                    .map(|l| project(l, select))
+                    .collect();
+                (shown, lines.len())
+            }
+            Source::Users => sim
+                .tenant
+                .users
+                .read()
+                .page(offset, top, |l| project(l, select)),
+        }
+    }
+}
+
+/// Whether the users can be read: the store serves them unless the run denies them or the
+/// snapshot does not have them.
+pub(super) fn users_served(sim: &Simulator) -> Result<(), (u16, Value)> {
+    if sim.faults.deny.iter().any(|d| d == "users") {
+        return Err((403, denied()));
+    }
+    match sim.tenant.collections.get("users") {
+        Some(Served::Missing(Status::Denied)) => Err((403, denied())),
+        Some(Served::Missing(_)) => Err((
+            404,
+            graph_error("Request_ResourceNotFound", "Resource not found."),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The property names of a `$select`, lower-cased.
+pub(super) fn selection(select: &str) -> Vec<String> {
+    select
+        .split(',')
+        .map(|p| p.trim().to_ascii_lowercase())
+        .collect()
 }
 
 /// The collection a path serves, and whether it is a single object rather than a list.
@@ -122,7 +182,7 @@ fn page(
     path: &str,
     query: &[(String, String)],
     collection: &str,
-    lines: &[Box<str>],
+    source: Source,
 ) {
     let top = match page_size(query) {
         Ok(top) => top,
@@ -132,16 +192,9 @@ fn page(
         Ok(offset) => offset,
         Err(body) => return respond(request, 400, &body, &[]),
     };
-    let select: Option<Vec<String>> = param(query, "$select").map(|s| {
-        s.split(',')
-            .map(|p| p.trim().to_ascii_lowercase())
-            .collect()
-    });
-    let end = (offset + top).min(lines.len());
-    let records: Vec<String> = lines[offset.min(end)..end]
-        .iter()
-        .map(|l| project(l, select.as_deref()))
-        .collect();
+    let select = param(query, "$select").map(selection);
+    let (records, len) = source.records(sim, offset, top, select.as_deref());
+    let end = offset.saturating_add(top).min(len);
     let host = request.header("Host").unwrap_or("localhost").to_owned();
     let users_page = collection == "users" && {
         let n = sim.users_pages.fetch_add(1, Ordering::SeqCst) + 1;
@@ -149,7 +202,7 @@ fn page(
     };
     let next_link = if users_page && offset > 0 {
         Some(format!("http://{host}{}", request.url()))
-    } else if end < lines.len() {
+    } else if end < len {
         Some(link_after(&host, path, query, end))
     } else {
         None
@@ -223,7 +276,7 @@ fn link_after(host: &str, path: &str, query: &[(String, String)], end: usize) ->
 
 /// A record with only the `$select`ed properties. Property values stay raw text, so a page
 /// costs little more than copying its bytes.
-fn project(line: &str, select: Option<&[String]>) -> String {
+pub(super) fn project(line: &str, select: Option<&[String]>) -> String {
     type Raw<'a> = &'a serde_json::value::RawValue;
     let Some(keep) = select else {
         return line.to_owned();

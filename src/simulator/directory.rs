@@ -31,7 +31,8 @@ pub(super) fn route(path: &str) -> Option<Lookup> {
     Some(Lookup::Tenant(domain.replace("''", "'")))
 }
 
-fn decode(s: &str) -> String {
+/// A path segment or query value, percent-decoded.
+pub(super) fn decode(s: &str) -> String {
     url::form_urlencoded::parse(format!("x={s}").as_bytes())
         .next()
         .map(|(_, v)| v.into_owned())

@@ -28,7 +28,8 @@ pub struct Faults {
     /// The Nth page of users is served once with its own address as the next link.
     #[arg(long, value_name = "N")]
     pub repeat_next_link_at: Option<u64>,
-    /// Answer 403 Authorization_RequestDenied for this collection. Repeatable.
+    /// Answer 403 Authorization_RequestDenied for this collection, for `userWrites` (changing,
+    /// deleting and restoring users) or for `invitations`. Repeatable.
     #[arg(long, value_name = "COLLECTION")]
     pub deny: Vec<String>,
     /// Hold every Nth request for this many milliseconds before answering (a stalled
@@ -46,6 +47,17 @@ pub struct Faults {
     /// Tokens expire after this many seconds.
     #[arg(long, value_name = "SECS", default_value_t = 3599)]
     pub token_lifetime: u64,
+    /// Record every Nth invitation that takes effect, then close the connection without
+    /// answering it (the client cannot tell whether it took effect).
+    #[arg(long, value_name = "N")]
+    pub drop_after_invite_every: Option<u64>,
+    /// Record every Nth invitation that takes effect, then answer it 503 serviceNotAvailable.
+    #[arg(long, value_name = "N")]
+    pub unavailable_after_invite_every: Option<u64>,
+    /// Every Nth invitation creates a new guest object instead of converting the account it
+    /// names, as Graph does when sent a whole user object.
+    #[arg(long, value_name = "N")]
+    pub new_guest_every: Option<u64>,
     #[arg(skip)]
     pub expired_once: AtomicBool,
     #[arg(skip)]
@@ -58,6 +70,11 @@ pub enum Fault {
     Drop,
 }
 
+/// Whether `n` is a multiple of a fault's period (a period of 0 never is).
+fn every(period: Option<u64>, n: u64) -> bool {
+    period.is_some_and(|k| k > 0 && n.is_multiple_of(k))
+}
+
 impl Faults {
     pub fn latency(&self) -> Duration {
         Duration::from_millis(self.latency_ms)
@@ -65,16 +82,31 @@ impl Faults {
 
     /// The fault for the `n`th (1-based) Graph or ARM request, if any.
     pub fn for_request(&self, n: u64) -> Option<Fault> {
-        let every = |k: Option<u64>| k.is_some_and(|k| k > 0 && n.is_multiple_of(k));
-        if every(self.drop_every) {
+        if every(self.drop_every, n) {
             Some(Fault::Drop)
-        } else if every(self.throttle_every) {
+        } else if every(self.throttle_every, n) {
             Some(Fault::Throttle)
-        } else if every(self.unavailable_every) {
+        } else if every(self.unavailable_every, n) {
             Some(Fault::Unavailable)
         } else {
             None
         }
+    }
+
+    /// The fault for the `n`th invitation that took effect (already recorded), if any.
+    pub fn after_invite(&self, n: u64) -> Option<Fault> {
+        if every(self.drop_after_invite_every, n) {
+            Some(Fault::Drop)
+        } else if every(self.unavailable_after_invite_every, n) {
+            Some(Fault::Unavailable)
+        } else {
+            None
+        }
+    }
+
+    /// Whether the `n`th invitation checked creates a new guest whatever it names.
+    pub fn new_guest_now(&self, n: u64) -> bool {
+        every(self.new_guest_every, n)
     }
 
     pub fn expire_now(&self, nth_paged: u64) -> bool {

@@ -3,27 +3,43 @@
 //! export reads with real paging (opaque skip tokens, at most 999 per page, `$select`), ARM
 //! subscriptions and guestUsages, Graph's error bodies, and faults switched on per run.
 //!
+//! Its users can change: a user can be read, changed, soft-deleted and restored, and
+//! `POST /v1.0/invitations` creates guests or converts internal accounts to B2B with the
+//! checks and refusals Graph has (see `invite`); with `--accept-after-ms` invitations are
+//! accepted after a while. Routes under `/_simulator/` let tests read the invitations counted
+//! and set users up by hand (see `control`).
+//!
 //! It is a test double, not a security boundary: it listens on loopback unless told
 //! otherwise, its tokens are random, its device code sign-in only answers the client that
 //! asked, it serves only collection files the manifest vouches for, and what one client can
 //! make it spend is bounded (see `http`).
 
+mod accept;
+mod addresses;
 mod arm;
 mod batch;
 mod collections;
+mod control;
+mod conversion;
 mod directory;
 mod faults;
 pub mod http;
+mod ids;
+mod invite;
+mod keys;
+mod policy;
 mod respond;
 mod routes;
 mod token;
+mod user_api;
+mod users;
 
 use std::collections::HashMap;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::AtomicU64;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -117,7 +133,8 @@ fn regular_file(file: &CollectionFile) -> Result<(), SimulatorError> {
 }
 
 /// A served collection: raw JSON lines (parsed only when a page is asked for), or why it is
-/// not there.
+/// not there. Users are served from `Tenant::users`; `collections` only says when they are
+/// missing.
 pub enum Served {
     Lines(Vec<Box<str>>),
     Missing(Status),
@@ -126,8 +143,10 @@ pub enum Served {
 pub struct Tenant {
     pub id: String,
     pub collections: HashMap<String, Served>,
-    /// User ids, for per-user requests.
-    pub user_ids: std::collections::HashSet<String>,
+    /// The users, which requests can change.
+    pub users: users::Users,
+    /// What invitations are checked against.
+    policy: policy::InvitePolicy,
 }
 
 pub struct Simulator {
@@ -150,6 +169,10 @@ pub struct Simulator {
     page_requests: AtomicU64,
     users_pages: AtomicU64,
     pub(crate) batch_requests: AtomicU64,
+    /// How long an invitation stays pending before it reads as accepted; never without.
+    pub accept_after: Option<Duration>,
+    /// The invitation POSTs counted so far.
+    invitations: Mutex<invite::Ledger>,
 }
 
 impl Tenant {
@@ -158,6 +181,7 @@ impl Tenant {
     pub fn load(dir: &Path) -> Result<Self, SimulatorError> {
         let manifest = Manifest::load(dir)?;
         let mut collections = HashMap::new();
+        let mut users = Vec::new();
         for name in crate::snapshot::manifest::COLLECTIONS {
             let file = manifest.file(dir, name);
             if let Some(file) = &file {
@@ -165,15 +189,8 @@ impl Tenant {
             }
             let served = match file {
                 Some(file) if *name == "users" => {
-                    let mut lines = Vec::new();
-                    let mut reader = BlockReader::open(&file)?;
-                    while let Some(block) = reader.next_block(&file.path)? {
-                        for (_, l) in block.lines() {
-                            lines.push(String::from_utf8_lossy(l).trim().into());
-                        }
-                    }
-                    verify(&file, &reader.finish())?;
-                    Served::Lines(lines)
+                    users = read_lines(&file)?;
+                    continue;
                 }
                 Some(file) => Served::Lines(
                     read_records::<Value>(&file)?
@@ -185,20 +202,59 @@ impl Tenant {
             };
             collections.insert((*name).to_owned(), served);
         }
-        let user_ids = match collections.get("users") {
-            Some(Served::Lines(lines)) => lines
-                .iter()
-                .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-                .filter_map(|v| v["id"].as_str().map(str::to_owned))
-                .collect(),
-            _ => Default::default(),
-        };
+        let users = users::Users::load(users, holders(&collections), converted(&collections));
         Ok(Tenant {
             id: manifest.tenant_id.unwrap_or_default(),
+            policy: policy::InvitePolicy::load(&collections),
             collections,
-            user_ids,
+            users,
         })
     }
+}
+
+/// The lines of users.jsonl as they are, checked against the manifest.
+fn read_lines(file: &CollectionFile) -> Result<Vec<Box<str>>, SimulatorError> {
+    let mut lines = Vec::new();
+    let mut reader = BlockReader::open(file)?;
+    while let Some(block) = reader.next_block(&file.path)? {
+        for (_, l) in block.lines() {
+            lines.push(String::from_utf8_lossy(l).trim().into());
+        }
+    }
+    verify(file, &reader.finish())?;
+    Ok(lines)
+}
+
+/// The records of a collection as JSON values; none when it is missing.
+fn values<'a>(
+    collections: &'a HashMap<String, Served>,
+    name: &str,
+) -> impl Iterator<Item = Value> + 'a {
+    let lines = match collections.get(name) {
+        Some(Served::Lines(lines)) => lines.as_slice(),
+        _ => &[],
+    };
+    lines.iter().filter_map(|l| serde_json::from_str(l).ok())
+}
+
+/// The addresses each contact and soft-deleted user of the snapshot holds.
+fn holders(collections: &HashMap<String, Served>) -> Vec<Vec<Box<str>>> {
+    values(collections, "contacts")
+        .chain(values(collections, "deletedUsers"))
+        .map(|v| addresses::held_by(&v))
+        .collect()
+}
+
+/// The lower-cased ids convertedUsers lists with a time of conversion.
+fn converted(collections: &HashMap<String, Served>) -> std::collections::HashSet<String> {
+    values(collections, "convertedUsers")
+        .filter(|v| {
+            v["externalUserConvertedOn"]
+                .as_str()
+                .is_some_and(|w| !w.trim().is_empty())
+        })
+        .filter_map(|v| v["id"].as_str().map(str::to_ascii_lowercase))
+        .collect()
 }
 
 /// Reads the thumbprint and public key of a PEM certificate.
@@ -239,6 +295,8 @@ impl Simulator {
             page_requests: AtomicU64::new(0),
             users_pages: AtomicU64::new(0),
             batch_requests: AtomicU64::new(0),
+            accept_after: None,
+            invitations: Mutex::new(invite::Ledger::default()),
         }
     }
 

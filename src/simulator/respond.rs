@@ -35,3 +35,46 @@ pub(super) fn denied() -> Value {
         "Insufficient privileges to complete the operation.",
     )
 }
+
+/// Graph's answer for an object that is not there (or is soft-deleted).
+pub(super) fn not_found(id: &str) -> Value {
+    graph_error("Request_ResourceNotFound", &not_found_message(id))
+}
+
+pub(super) fn not_found_message(id: &str) -> String {
+    format!(
+        "Resource '{id}' does not exist or one of its queried reference-property objects are not present."
+    )
+}
+
+/// An answer without a body: 204 No Content.
+pub(super) fn no_content(request: Request) {
+    request.respond(204, &[], Vec::new())
+}
+
+/// A request Graph refuses: its status, error code and message.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) struct Refusal {
+    pub status: u16,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl Refusal {
+    pub(super) fn new(status: u16, code: &'static str, message: &str) -> Self {
+        Self {
+            status,
+            code,
+            message: message.to_owned(),
+        }
+    }
+
+    pub(super) fn send(self, request: Request) {
+        respond(
+            request,
+            self.status,
+            &graph_error(self.code, &self.message),
+            &[],
+        )
+    }
+}

@@ -1,7 +1,8 @@
 //! Request handling: which handler answers a request, the bearer token every Graph and ARM
 //! request must carry, and the faults a run switches on. The handlers live in `token`
 //! (sign-in), `collections` (Graph lists and objects), `batch` (per-user requests and
-//! `$batch`) and `arm` (subscriptions and guestUsages).
+//! `$batch`), `user_api` (one user: read, change, delete, restore), `invite` (invitations),
+//! `arm` (subscriptions and guestUsages) and `control` (test-only routes).
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -12,7 +13,7 @@ use super::Simulator;
 use super::faults::Fault;
 use super::http::Request;
 use super::respond::{graph_error, respond};
-use super::{arm, batch, collections, directory, token};
+use super::{arm, batch, collections, control, directory, invite, token, user_api};
 
 pub fn handle(sim: &Simulator, request: Request) {
     let Ok(url) = url::Url::parse(&format!("http://simulator{}", request.url())) else {
@@ -25,6 +26,10 @@ pub fn handle(sim: &Simulator, request: Request) {
     };
     let path = url.path().trim_end_matches('/').to_owned();
     let query: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    if let Some(after) = sim.accept_after {
+        // Acceptances are applied before anything reads a user.
+        sim.tenant.users.settle(after, Instant::now());
+    }
     let post = request.method() == "POST";
     if post && path.ends_with("/oauth2/v2.0/devicecode") {
         return token::device_code(sim, request);
@@ -38,11 +43,21 @@ pub fn handle(sim: &Simulator, request: Request) {
     if let Some((id, kind)) = batch::per_user_path(&path) {
         return batch::serve_per_user(sim, request, id, kind);
     }
-    if request.method() != "GET" {
+    if path == "/_simulator" || path.starts_with("/_simulator/") {
+        return control::serve(sim, request, &path);
+    }
+    graph(sim, request, &path, &query)
+}
+
+/// A Graph or ARM request: its token checked, its latency and faults, then its answer.
+fn graph(sim: &Simulator, request: Request, path: &str, query: &[(String, String)]) {
+    let invitation = request.method() == "POST" && path == "/v1.0/invitations";
+    let on_user = user_api::route(request.method(), path);
+    if !invitation && on_user.is_none() && request.method() != "GET" {
         return respond(
             request,
             405,
-            &graph_error("BadRequest", "Only GET is served here."),
+            &graph_error("BadRequest", "This method is not served here."),
             &[],
         );
     }
@@ -50,26 +65,56 @@ pub fn handle(sim: &Simulator, request: Request) {
         Ok(n) => n,
         Err((status, body)) => return respond(request, status, &body, &[]),
     };
-    delay(sim, n);
-    if let Some(fault) = sim.faults.for_request(n) {
-        return inject(sim, request, fault);
+    if invitation {
+        // It draws its latency and faults itself, after counting the POST.
+        return invite::serve(sim, request, n);
+    }
+    let Some(request) = pass(sim, request, n) else {
+        return;
+    };
+    if let Some(route) = on_user {
+        return user_api::serve(sim, request, route, query);
     }
     if path.starts_with("/subscriptions") {
-        return arm::arm(sim, request, &path, &query);
+        return arm::arm(sim, request, path, query);
     }
-    if let Some(lookup) = directory::route(&path) {
+    if let Some(lookup) = directory::route(path) {
         return directory::serve(sim, request, lookup);
     }
-    collections::serve(sim, request, &path, &query)
+    collections::serve(sim, request, path, query)
+}
+
+/// The latency and stall of the `n`th request, then the fault it draws, answered here; the
+/// request back when it draws none.
+pub(super) fn pass<'a>(sim: &Simulator, request: Request<'a>, n: u64) -> Option<Request<'a>> {
+    delay(sim, n);
+    match sim.faults.for_request(n) {
+        Some(fault) => {
+            inject(sim, request, fault);
+            None
+        }
+        None => Some(request),
+    }
 }
 
 /// Counts a Graph or ARM request and checks its token; the request's number when accepted.
 pub(super) fn admit(sim: &Simulator, request: &Request) -> Result<u64, (u16, Value)> {
     let n = sim.requests.fetch_add(1, Ordering::SeqCst) + 1;
-    authorize(sim, request, n).map(|()| n)
+    let expire = sim
+        .faults
+        .expire_token_every
+        .is_some_and(|k| k > 0 && n.is_multiple_of(k));
+    authorize(sim, request, expire).map(|()| n)
 }
 
-fn authorize(sim: &Simulator, request: &Request, n: u64) -> Result<(), (u16, Value)> {
+/// Checks a request's token without counting it, so that it moves no fault's count (for the
+/// test-only routes).
+pub(super) fn check_token(sim: &Simulator, request: &Request) -> Result<(), (u16, Value)> {
+    authorize(sim, request, false)
+}
+
+/// Checks the bearer token; `expire` makes it expire now (a fault).
+fn authorize(sim: &Simulator, request: &Request, expire: bool) -> Result<(), (u16, Value)> {
     let bearer = request
         .header("Authorization")
         .and_then(|h| h.strip_prefix("Bearer "))
@@ -81,12 +126,7 @@ fn authorize(sim: &Simulator, request: &Request, n: u64) -> Result<(), (u16, Val
         ));
     };
     let mut expiry = sim.tokens.lock().ok().and_then(|t| t.get(&bearer).copied());
-    if sim
-        .faults
-        .expire_token_every
-        .is_some_and(|k| k > 0 && n.is_multiple_of(k))
-        && let Ok(mut tokens) = sim.tokens.lock()
-    {
+    if expire && let Ok(mut tokens) = sim.tokens.lock() {
         // The token dies now: this request and any later one with it are refused.
         tokens.insert(bearer.clone(), Instant::now());
         expiry = Some(Instant::now());
@@ -123,7 +163,7 @@ fn delay(sim: &Simulator, n: u64) {
 }
 
 /// Answers a request with the fault it drew instead of what it asked for.
-fn inject(sim: &Simulator, request: Request, fault: Fault) {
+pub(super) fn inject(sim: &Simulator, request: Request, fault: Fault) {
     match fault {
         Fault::Drop => {
             // Break the connection: what comes back is not HTTP, so the client's connection

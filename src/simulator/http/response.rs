@@ -50,11 +50,11 @@ pub(super) fn write_answer(
         }
     }
     let connection = if keep_alive { "keep-alive" } else { "close" };
-    let _ = write!(
-        head,
-        "Content-Length: {}\r\nConnection: {connection}\r\n\r\n",
-        body.len()
-    );
+    // A 204 has no body, and says nothing of its length.
+    if status != 204 {
+        let _ = write!(head, "Content-Length: {}\r\n", body.len());
+    }
+    let _ = write!(head, "Connection: {connection}\r\n\r\n");
     let mut message = head.into_bytes();
     message.extend_from_slice(body);
     send(stream, limits, &message)
@@ -63,12 +63,16 @@ pub(super) fn write_answer(
 fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
+        201 => "Created",
+        204 => "No Content",
         400 => "Bad Request",
         401 => "Unauthorized",
         403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
         408 => "Request Timeout",
+        409 => "Conflict",
+        412 => "Precondition Failed",
         413 => "Content Too Large",
         417 => "Expectation Failed",
         429 => "Too Many Requests",
