@@ -1,6 +1,8 @@
-//! The HTTP client: GET with the retries Graph documents. 429, 503 and 504 wait for
+//! The HTTP client: requests with the retries Graph documents. 429, 503 and 504 wait for
 //! `Retry-After` (seconds or an HTTP date) or back off exponentially with jitter up to a cap;
-//! connection failures and timeouts retry the same way; a 401 refreshes the token once.
+//! connection failures and timeouts retry the same way; a 401 refreshes the token once. A
+//! request that must not be repeated blindly (an invitation) goes through `post_once`, which
+//! retries only what certainly never took effect.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
@@ -57,7 +59,7 @@ struct RawPage {
 }
 
 pub struct Client {
-    http: reqwest::blocking::Client,
+    pub(super) http: reqwest::blocking::Client,
     pub auth: Auth,
     pub endpoints: Endpoints,
     pub policy: RetryPolicy,
@@ -66,6 +68,11 @@ pub struct Client {
 }
 
 impl Client {
+    /// A token for `resource`: the cached one, or a new sign-in.
+    pub fn token(&self, resource: Resource) -> Result<super::Secret, GraphError> {
+        self.auth.token(&self.http, resource)
+    }
+
     /// Signs in to `resource` now, if a token can be had, keeping it for later requests.
     pub fn sign_in_early(&self, resource: Resource) {
         if self.auth.can_sign_in(resource) {
@@ -105,7 +112,7 @@ impl Client {
     }
 
     /// Exponential backoff with full jitter: a random wait up to base × 2^attempt, capped.
-    fn backoff(&self, attempt: u32) -> Duration {
+    pub(super) fn backoff(&self, attempt: u32) -> Duration {
         let ceiling = self
             .policy
             .base
@@ -123,14 +130,21 @@ impl Client {
 
     /// GETs a Graph or ARM URL (absolute, as a nextLink is) and returns a page.
     pub fn get(&self, resource: Resource, url: &str) -> Result<Page, GraphError> {
-        let text = self.send(resource, url, None)?;
+        let text = self.send(resource, Method::Get, url, None)?;
         parse_page(url, &text)
+    }
+
+    /// PATCHes a Graph object. Only for writes that may be repeated safely (setting a
+    /// property to a value), since a timed-out PATCH is sent again.
+    pub fn patch(&self, url: &str, body: &Value) -> Result<(), GraphError> {
+        self.send(Resource::Graph, Method::Patch, url, Some(body))
+            .map(drop)
     }
 
     /// POSTs a JSON body to Graph's `$batch` and returns the parsed response.
     pub fn batch(&self, body: &Value) -> Result<Value, GraphError> {
         let url = format!("{}/v1.0/$batch", self.endpoints.graph);
-        let text = self.send(Resource::Graph, &url, Some(body))?;
+        let text = self.send(Resource::Graph, Method::Post, &url, Some(body))?;
         serde_json::from_str(&text).map_err(|e| GraphError::Network {
             url: redact(&url),
             message: format!("the response is not JSON: {e}"),
@@ -141,6 +155,7 @@ impl Client {
     fn send(
         &self,
         resource: Resource,
+        method: Method,
         url: &str,
         body: Option<&Value>,
     ) -> Result<String, GraphError> {
@@ -149,11 +164,8 @@ impl Client {
         loop {
             let token = self.auth.token(&self.http, resource)?;
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
-            let request = match body {
-                Some(b) => self.http.post(url).json(b),
-                None => self.http.get(url),
-            };
-            let sent = request
+            let sent = self
+                .request(method, url, body)
                 .bearer_auth(token.expose())
                 .header("Accept", "application/json")
                 .send();
@@ -217,7 +229,36 @@ impl Client {
     }
 }
 
-fn error_body(text: &str) -> (String, String) {
+/// How a request is sent.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Method {
+    Get,
+    Post,
+    Patch,
+}
+
+impl Client {
+    pub(super) fn request(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&Value>,
+    ) -> reqwest::blocking::RequestBuilder {
+        let builder = match method {
+            Method::Get => self.http.get(url),
+            Method::Post => self.http.post(url),
+            Method::Patch => self.http.patch(url),
+        };
+        match body {
+            Some(b) => builder.json(b),
+            None => builder,
+        }
+    }
+}
+
+/// Graph's error code and message from an error body (the start of the text when it is not
+/// Graph's shape).
+pub fn error_body(text: &str) -> (String, String) {
     let v: Value = serde_json::from_str(text).unwrap_or(Value::Null);
     let e = &v["error"];
     let code = e["code"].as_str().unwrap_or("").to_owned();

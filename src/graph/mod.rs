@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod cert;
 pub mod client;
+pub mod once;
 pub mod signin;
 pub mod transport;
 
@@ -12,6 +13,7 @@ use std::fmt;
 
 pub use auth::{Auth, Resource};
 pub use client::{Client, Page, RetryPolicy, Stats};
+pub use once::Answer;
 pub use transport::redact;
 
 /// Graph's `$batch` takes at most 20 requests.
