@@ -210,6 +210,7 @@ fn options_record(
             .map(|(_, t)| hex(&Sha256::digest(t.as_bytes()))),
         wave_size: options.wave_size,
         set_guest_usertype: options.set_guest_usertype,
+        rule_set_sha256: Some(result.registry.digest(result.options.mau_billing)),
     }
 }
 

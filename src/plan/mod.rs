@@ -132,6 +132,9 @@ pub struct OptionsRecord {
     pub message_template_sha256: Option<String>,
     pub wave_size: u32,
     pub set_guest_usertype: bool,
+    /// The rule set's digest (`Registry::digest`): `apply` re-checks with the same rules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_set_sha256: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

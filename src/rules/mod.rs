@@ -125,6 +125,26 @@ pub struct Registry {
 }
 
 impl Registry {
+    /// A digest of what decides verdicts: each rule's id, target, severity (as this scan
+    /// applies it), needs and condition, in rule order. A plan records it, so the accounts it
+    /// holds are re-checked with the rule set that found them ready.
+    pub fn digest(&self, mau_billing: bool) -> String {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        for r in &self.rules {
+            let line = serde_json::json!([
+                r.id,
+                format!("{:?}", r.target),
+                r.severity_for(mau_billing),
+                r.needs,
+                r.condition
+            ]);
+            hasher.update(line.to_string().as_bytes());
+            hasher.update(b"\n");
+        }
+        crate::snapshot::lines::hex(&hasher.finalize())
+    }
+
     /// The built-in rules plus every `*.toml` below each of `dirs`. A folder (or file) reached
     /// twice, through repeated flags, the config, or nesting, is read once.
     pub fn load(dirs: &[PathBuf]) -> Result<Self, RuleLoadError> {

@@ -93,6 +93,16 @@ impl Checker {
         })
     }
 
+    /// The digest of the rule set this checker judges with (see `Registry::digest`).
+    pub fn rule_set_sha256(&self) -> String {
+        self.registry.digest(self.mau_billing)
+    }
+
+    /// The tenant of the snapshot.
+    pub fn tenant_id(&self) -> Option<&str> {
+        self.manifest.tenant_id.as_deref()
+    }
+
     /// Judges the given user objects (as `GET /users/{id}` returns them) with the rules.
     pub fn check(&self, records: &[serde_json::Value]) -> Result<Vec<Checked>, ScanError> {
         let mut live = users::from_values(&PathBuf::from("live user objects"), records)?;
