@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::bench::{BenchArgs, BenchExportArgs};
+use crate::bench::{BenchApplyArgs, BenchArgs, BenchExportArgs};
 use crate::pipeline::{ReviewFlags, ScanFlags};
 use crate::report::Format;
 
@@ -23,6 +23,9 @@ pub enum Command {
     Scan(ScanArgs),
     /// Turn the ready accounts of a scan into a reviewable invitation plan, or re-check one.
     Plan(PlanArgs),
+    /// Carry out a reviewed plan on the live tenant: re-check each account, invite it once,
+    /// journal every step (or, with --status, report where each planned account stands).
+    Apply(ApplyArgs),
     /// Read a tenant through Microsoft Graph and Azure Resource Manager into a snapshot.
     Export(ExportArgs),
     /// Serve a snapshot as a Graph-compatible tenant on loopback, to rehearse an export.
@@ -136,6 +139,68 @@ pub struct PlanArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The plan folder `b2bready plan --out` wrote (plan.json, plan-files.json, ...).
+    pub plan: PathBuf,
+    /// The snapshot the plan was made from: its tenant facts and other accounts' addresses
+    /// judge the live accounts again (checked against the plan's manifest digest).
+    #[arg(long, value_name = "DIR", required_unless_present = "status")]
+    pub snapshot: Option<PathBuf>,
+    #[command(flatten)]
+    pub inputs: ScanFlags,
+    #[command(flatten)]
+    pub sign_in: crate::graph::signin::SignInFlags,
+    /// Send without asking. Without it, apply shows what it would do and asks for the tenant
+    /// id to be typed on a terminal; with no terminal it refuses.
+    #[arg(long)]
+    pub yes: bool,
+    /// Re-check every planned account live and report; send nothing, journal nothing.
+    #[arg(long, conflicts_with = "status")]
+    pub dry_run: bool,
+    /// Continue a run its journal records: accounts sent are not sent again, and an
+    /// invitation whose outcome is unknown is read back first.
+    #[arg(long)]
+    pub resume: bool,
+    /// Report where each planned account stands (journal and live externalUserState);
+    /// sends nothing.
+    #[arg(long)]
+    pub status: bool,
+    /// With --status: table (default), json or csv, on standard output.
+    #[arg(long, value_enum, default_value = "table", requires = "status")]
+    pub format: StatusFormat,
+    /// Only these waves (e.g. --wave 1,2).
+    #[arg(long, value_name = "N[,M...]", value_delimiter = ',')]
+    pub wave: Vec<u32>,
+    /// Act on at most this many accounts not sent yet.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Accounts in flight at once (throttling slows the run down; 429 and Retry-After are
+    /// honoured).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub parallel: u16,
+    /// The journal [default: PLAN/journal.jsonl].
+    #[arg(long, value_name = "FILE")]
+    pub journal: Option<PathBuf>,
+    /// The key the plan was signed with: its signature is checked before anything is sent.
+    #[arg(long, value_name = "FILE")]
+    pub sign_key_file: Option<PathBuf>,
+    /// How long to wait before reading an account back after an invitation's answer was
+    /// lost (the directory needs a moment to show a change everywhere).
+    #[arg(long, value_name = "MS", default_value_t = 5000)]
+    pub read_back_delay_ms: u64,
+    /// No progress, no closing table.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StatusFormat {
+    Table,
+    Json,
+    Csv,
+}
+
+#[derive(Debug, Args)]
 pub struct ExportArgs {
     /// Folder to write the snapshot to (must be empty or new).
     #[arg(long, short, value_name = "DIR", required_unless_present = "resume")]
@@ -196,6 +261,10 @@ pub struct SimulateArgs {
     /// The subject of that federated credential.
     #[arg(long, default_value = "repo:contoso/identity:ref:refs/heads/main")]
     pub federated_subject: String,
+    /// An invitation pending this many milliseconds reads as accepted from then on (its
+    /// externalUserState turns Accepted). Without it, invitations stay pending.
+    #[arg(long, value_name = "MS")]
+    pub accept_after_ms: Option<u64>,
     #[command(flatten)]
     pub faults: crate::simulator::Faults,
 }
@@ -270,4 +339,7 @@ pub enum BenchCommand {
     /// The nightly CI scan: every output, without and with a config of a thousand exceptions
     /// and a baseline; wall time and peak memory.
     Review(BenchArgs),
+    /// Apply a plan of many accounts to the simulator with latency: wall time and requests
+    /// per account against the floor of two requests per account.
+    Apply(BenchApplyArgs),
 }

@@ -27,6 +27,8 @@ pub enum Error {
     #[error(transparent)]
     Export(#[from] crate::export::ExportError),
     #[error(transparent)]
+    Apply(#[from] crate::apply::ApplyError),
+    #[error(transparent)]
     Graph(#[from] crate::graph::GraphError),
     #[error(transparent)]
     Simulator(#[from] crate::simulator::SimulatorError),
@@ -66,6 +68,7 @@ impl Error {
         match self {
             Error::Snapshot(e) => e.help(),
             Error::Export(e) => e.help(),
+            Error::Apply(e) => e.help(),
             Error::Simulator(e) => e.help(),
             Error::Config(e) => e.help(),
             Error::Baseline(crate::scan::baseline::BaselineError::OtherTenant { .. }) => Some(

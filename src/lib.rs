@@ -4,6 +4,7 @@
 //! Pipeline: `snapshot` (read) → `scan` (facts, rules, verdicts) → `report` (renderers).
 //! `cli` and `commands` sit on top; `model` is shared by all.
 
+pub mod apply;
 pub mod bench;
 pub mod cli;
 pub mod commands;

@@ -5,6 +5,7 @@
 //! high-water mark for waited-for children) belong to that process alone. The scan is
 //! measured first, because the children's high-water mark only ever grows.
 
+mod apply;
 mod export;
 mod review;
 mod scan;
@@ -15,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 
+pub use apply::apply;
 pub use export::export;
 pub use review::review;
 pub use scan::{baseline, run};
@@ -31,6 +33,22 @@ pub struct BenchExportArgs {
     #[arg(long, default_value_t = 100)]
     pub latency_ms: u64,
     /// Where to keep the generated tenant and the exported snapshot.
+    #[arg(long, default_value = "target/bench")]
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BenchApplyArgs {
+    /// Planned accounts to apply.
+    #[arg(long, default_value_t = 10_000)]
+    pub accounts: usize,
+    /// Latency the simulator adds to every request.
+    #[arg(long, default_value_t = 100)]
+    pub latency_ms: u64,
+    /// Accounts in flight at once.
+    #[arg(long, default_value_t = 4)]
+    pub parallel: u16,
+    /// Where to keep the generated tenant and the plan.
     #[arg(long, default_value = "target/bench")]
     pub dir: PathBuf,
 }

@@ -1,5 +1,7 @@
 //! One function per subcommand: read flags, call the library, choose where output goes.
 
+pub mod apply;
+mod apply_status;
 pub mod config;
 pub mod export;
 pub mod generate;
@@ -16,6 +18,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
     match cli.command {
         Command::Scan(args) => scan::run(args),
         Command::Plan(args) => plan::run(args),
+        Command::Apply(args) => apply::run(args),
         Command::Export(args) => export::run(args),
         Command::Simulate(args) => export::simulate(args),
         Command::Rules(RulesCommand::List { rules }) => rules::list(&rules),
@@ -29,6 +32,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Command::Bench(BenchCommand::Scan(args)) => crate::bench::run(args),
         Command::Bench(BenchCommand::Export(args)) => crate::bench::export(args),
         Command::Bench(BenchCommand::Review(args)) => crate::bench::review(args),
+        Command::Bench(BenchCommand::Apply(args)) => crate::bench::apply(args),
         Command::BenchBaseline { file } => crate::bench::baseline(&file),
     }
 }

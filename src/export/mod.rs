@@ -8,7 +8,7 @@
 //! shows how far it got, and `state` is the checkpoint `--resume` continues from.
 
 mod batch;
-mod catalogue;
+pub mod catalogue;
 mod directory;
 mod fetch;
 mod finish;

@@ -1,5 +1,6 @@
 //! The integration tests: one binary (polars is linked once), one module per concern.
 
+mod apply;
 mod bad_input;
 mod ci_outputs;
 mod cli;

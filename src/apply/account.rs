@@ -1,0 +1,358 @@
+//! One planned account, start to end: read it live, resolve an earlier run's unknown outcome,
+//! judge it again, journal the intent, send the invitation once, read back when the answer is
+//! lost, and take the post-steps.
+
+use serde_json::Value;
+
+use super::journal::{Event, Record, Standing};
+use super::{AccountResult, ApplyError, Context, Outcome, explain, live};
+use crate::graph::{Answer, GraphError};
+use crate::model::Verdict;
+use crate::plan::PlannedAccount;
+
+pub(super) fn process(
+    ctx: &Context,
+    index: usize,
+    account: &PlannedAccount,
+    standing: &Standing,
+) -> Result<AccountResult, ApplyError> {
+    let finish = |outcome: Outcome, step_failures: Vec<String>| AccountResult {
+        index,
+        outcome,
+        step_failures,
+    };
+    if standing.sent() {
+        let failures = post_steps(ctx, index, account, standing, standing.attempts)?;
+        return Ok(finish(Outcome::AlreadySent, failures));
+    }
+    let live = match read(ctx, account)? {
+        Ok(live) => live,
+        Err(reason) => return Ok(finish(failed(ctx, account, standing, reason)?, vec![])),
+    };
+    let Some(live) = live else {
+        let reason = "the account no longer exists (deleted since the snapshot)".to_owned();
+        return Ok(finish(
+            skip(ctx, account, standing, reason, vec![])?,
+            vec![],
+        ));
+    };
+    // An earlier attempt of ours may have reached Graph: an invitation in place is ours.
+    if standing.attempts > 0 && live::invited(&live) && !account.resend {
+        record_sent(ctx, account, standing.attempts, None, true)?;
+        let failures = post_steps(ctx, index, account, standing, standing.attempts)?;
+        return Ok(finish(Outcome::Sent { read_back: true }, failures));
+    }
+    if standing.unresolved() && account.resend {
+        let reason = "a resent invitation's outcome is unknown and cannot be read back (the account was pending before); it is not sent again: check whether the person received it".to_owned();
+        return Ok(finish(failed(ctx, account, standing, reason)?, vec![]));
+    }
+    if let Some(change) = live::changed(account, &live) {
+        return Ok(finish(
+            skip(ctx, account, standing, change, vec![])?,
+            vec![],
+        ));
+    }
+    let checked = ctx.checker.check(std::slice::from_ref(&live))?;
+    let expected = if account.resend {
+        Verdict::Pending
+    } else {
+        Verdict::Ready
+    };
+    if let Some(c) = checked.first()
+        && (c.verdict != expected || !c.blockers.is_empty())
+    {
+        let reason = match (&c.excluded, c.blockers.is_empty()) {
+            (Some(why), _) => format!("excluded now: {why}"),
+            (None, false) => format!("blocked now: {}", c.blockers.join(", ")),
+            (None, true) => format!("{} now", c.verdict.as_str()),
+        };
+        let blockers = c.blockers.clone();
+        return Ok(finish(
+            skip(ctx, account, standing, reason, blockers)?,
+            vec![],
+        ));
+    }
+    if ctx.options.dry_run {
+        return Ok(finish(Outcome::WouldSend, vec![]));
+    }
+    let outcome = invite(ctx, account, standing.attempts)?;
+    let failures = match &outcome {
+        Outcome::Sent { .. } => post_steps(ctx, index, account, standing, standing.attempts + 1)?,
+        _ => vec![],
+    };
+    Ok(finish(outcome, failures))
+}
+
+/// The live account, `Ok(None)` when it is gone; an inner `Err` is a reason to fail this
+/// account only, an outer one stops the run (a missing permission).
+fn read(
+    ctx: &Context,
+    account: &PlannedAccount,
+) -> Result<Result<Option<Value>, String>, ApplyError> {
+    match live::read_user(ctx.client, &account.id) {
+        Ok(v) => Ok(Ok(v)),
+        Err(GraphError::Status {
+            status: 403,
+            message,
+            ..
+        }) => Err(ApplyError::Permission {
+            what: "reading an account",
+            permission: "User.Read.All",
+            message,
+        }),
+        Err(e) => Ok(Err(format!("could not read the account: {e}"))),
+    }
+}
+
+fn append(ctx: &Context, record: Record) -> Result<(), ApplyError> {
+    if let Some(journal) = &ctx.journal {
+        let mut j = journal
+            .lock()
+            .map_err(|_| ApplyError::Refused("the journal's lock was poisoned".into()))?;
+        j.append(&record)?;
+    }
+    Ok(())
+}
+
+fn record(ctx: &Context, event: Event, account: &PlannedAccount, attempt: u32) -> Record {
+    Record::new(event, &account.id, &ctx.digest, attempt)
+}
+
+fn skip(
+    ctx: &Context,
+    account: &PlannedAccount,
+    standing: &Standing,
+    reason: String,
+    blockers: Vec<String>,
+) -> Result<Outcome, ApplyError> {
+    if !ctx.options.dry_run {
+        let mut r = record(ctx, Event::Skipped, account, standing.attempts);
+        r.reason = Some(reason.clone());
+        r.blockers = blockers.clone();
+        append(ctx, r)?;
+    }
+    Ok(Outcome::Skipped { reason, blockers })
+}
+
+fn failed(
+    ctx: &Context,
+    account: &PlannedAccount,
+    standing: &Standing,
+    reason: String,
+) -> Result<Outcome, ApplyError> {
+    // An unresolved intent stays unresolved: the next run reads the account back.
+    if !ctx.options.dry_run && !standing.unresolved() {
+        let mut r = record(ctx, Event::Failed, account, standing.attempts);
+        r.reason = Some(reason.clone());
+        append(ctx, r)?;
+    }
+    Ok(Outcome::Failed {
+        reason,
+        status: None,
+        code: None,
+    })
+}
+
+fn record_sent(
+    ctx: &Context,
+    account: &PlannedAccount,
+    attempt: u32,
+    answer: Option<(u16, bool)>,
+    read_back: bool,
+) -> Result<(), ApplyError> {
+    let mut r = record(ctx, Event::Sent, account, attempt);
+    r.status = answer.map(|a| a.0);
+    r.invite_redeem_url_present = answer.map(|a| a.1);
+    r.read_back = read_back;
+    append(ctx, r)
+}
+
+/// Sends the invitation, reading the account back whenever the answer is lost.
+fn invite(ctx: &Context, account: &PlannedAccount, before: u32) -> Result<Outcome, ApplyError> {
+    let url = format!("{}/v1.0/invitations", ctx.client.endpoints.graph);
+    let body = serde_json::to_value(&account.request).unwrap_or_default();
+    let mut attempt = before;
+    let mut unknown = 0;
+    loop {
+        attempt += 1;
+        append(ctx, record(ctx, Event::Intent, account, attempt))?;
+        let lost = match ctx.client.post_once(&url, &body) {
+            Err(e @ GraphError::GaveUp { .. }) => {
+                // The connection was never made: nothing reached Graph.
+                let mut r = record(ctx, Event::Failed, account, attempt);
+                r.reason = Some(format!("could not reach Graph: {e}"));
+                append(ctx, r)?;
+                return Ok(Outcome::Failed {
+                    reason: format!("could not reach Graph: {e}"),
+                    status: None,
+                    code: None,
+                });
+            }
+            Err(e) => return Err(e.into()),
+            Ok(Answer::Status { status, body }) if status < 500 => {
+                return answered(ctx, account, attempt, status, &body);
+            }
+            Ok(Answer::Status { status, .. }) => format!("HTTP {status}"),
+            Ok(Answer::Unknown(why)) => why,
+        };
+        if account.resend {
+            let reason = format!(
+                "no answer to the resent invitation ({lost}); it is not sent again, since a pending account cannot show whether it arrived"
+            );
+            let mut r = record(ctx, Event::Failed, account, attempt);
+            r.reason = Some(reason.clone());
+            append(ctx, r)?;
+            return Ok(Outcome::Failed {
+                reason,
+                status: None,
+                code: None,
+            });
+        }
+        std::thread::sleep(ctx.options.read_back_delay);
+        let standing = Standing {
+            last: Some(Event::Intent),
+            attempts: attempt,
+            ..Standing::default()
+        };
+        match read(ctx, account)? {
+            Ok(Some(v)) if live::invited(&v) => {
+                record_sent(ctx, account, attempt, None, true)?;
+                return Ok(Outcome::Sent { read_back: true });
+            }
+            Ok(Some(_)) if unknown + 1 < ctx.options.max_unknown => unknown += 1,
+            Ok(Some(_)) => {
+                let reason = format!(
+                    "no answer from Graph after {attempt} attempts ({lost}); the account is still internal"
+                );
+                let mut r = record(ctx, Event::Failed, account, attempt);
+                r.reason = Some(reason.clone());
+                append(ctx, r)?;
+                return Ok(Outcome::Failed {
+                    reason,
+                    status: None,
+                    code: None,
+                });
+            }
+            Ok(None) => {
+                let reason = "the account was deleted while it was being invited".to_owned();
+                return skip(ctx, account, &Standing::default(), reason, vec![]);
+            }
+            // Left unresolved in the journal: `--resume` reads it back.
+            Err(reason) => {
+                return failed(
+                    ctx,
+                    account,
+                    &standing,
+                    format!(
+                        "the invitation's outcome is unknown ({lost}) and {reason}; apply --resume reads it back"
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// Graph's answer to the invitation.
+fn answered(
+    ctx: &Context,
+    account: &PlannedAccount,
+    attempt: u32,
+    status: u16,
+    body: &str,
+) -> Result<Outcome, ApplyError> {
+    let v: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+    if (200..300).contains(&status) {
+        let invited = v["invitedUser"]["id"].as_str().unwrap_or("");
+        if !invited.eq_ignore_ascii_case(&account.id) {
+            let mut r = record(ctx, Event::Failed, account, attempt);
+            r.status = Some(status);
+            r.invited_user_id = Some(invited.to_owned());
+            r.reason = Some(format!(
+                "Graph created a new guest object {invited} instead of converting the account"
+            ));
+            append(ctx, r)?;
+            return Ok(Outcome::NewGuest {
+                guest_id: invited.to_owned(),
+            });
+        }
+        let redeem = v["inviteRedeemUrl"].as_str().is_some_and(|u| !u.is_empty());
+        record_sent(ctx, account, attempt, Some((status, redeem)), false)?;
+        return Ok(Outcome::Sent { read_back: false });
+    }
+    let (code, message) = crate::graph::client::error_body(body);
+    let mut r = record(ctx, Event::Failed, account, attempt);
+    r.status = Some(status);
+    r.code = Some(code.clone());
+    r.message = Some(message.clone());
+    let explanation = explain::explain(status, &message);
+    r.reason = Some(match explanation {
+        Some(e) => e.text(),
+        None => format!("Graph refused the invitation: {message}"),
+    });
+    append(ctx, r.clone())?;
+    if explain::lacks_permission(status, &code, &message) {
+        return Err(ApplyError::Permission {
+            what: "the invitation",
+            permission: "User.Invite.All",
+            message,
+        });
+    }
+    Ok(Outcome::Failed {
+        reason: r.reason.unwrap_or_default(),
+        status: Some(status),
+        code: Some(code),
+    })
+}
+
+/// The post-steps not done yet; the failures, in words. Steps Graph cannot take are
+/// recorded as left to a person and listed in `manual-steps.csv`.
+fn post_steps(
+    ctx: &Context,
+    index: usize,
+    account: &PlannedAccount,
+    standing: &Standing,
+    attempt: u32,
+) -> Result<Vec<String>, ApplyError> {
+    let mut failures = Vec::new();
+    for step in &account.post_steps {
+        if standing.steps_done.contains(&step.step) {
+            continue;
+        }
+        let mut r = record(ctx, Event::PostStep, account, attempt);
+        r.step = Some(step.step.clone());
+        let Some(request) = &step.request else {
+            r.result = Some("manual".into());
+            r.reason = Some(step.description.clone());
+            append(ctx, r)?;
+            if let Ok(mut m) = ctx.manual.lock() {
+                m.push(index);
+            }
+            continue;
+        };
+        let url = format!("{}{}", ctx.client.endpoints.graph, request.url);
+        match ctx.client.patch(&url, &request.body) {
+            Ok(()) => r.result = Some("done".into()),
+            Err(e) => {
+                r.result = Some("failed".into());
+                r.status = e.status();
+                r.reason = Some(e.to_string());
+                failures.push(format!("{}: {e}", step.step));
+                if let GraphError::Status {
+                    status: 403,
+                    message,
+                    ..
+                } = &e
+                {
+                    append(ctx, r)?;
+                    return Err(ApplyError::Permission {
+                        what: "the post-step set-user-type-guest",
+                        permission: "User.ReadWrite.All",
+                        message: message.clone(),
+                    });
+                }
+            }
+        }
+        append(ctx, r)?;
+    }
+    Ok(failures)
+}
