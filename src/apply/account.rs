@@ -25,6 +25,19 @@ pub(super) fn process(
         let failures = post_steps(ctx, index, account, standing, standing.attempts)?;
         return Ok(finish(Outcome::AlreadySent, failures));
     }
+    if let Some(guest) = &standing.new_guest {
+        let reason = format!(
+            "an earlier invitation created the new guest object {guest} instead of converting this account; it is not sent again: look at both objects first"
+        );
+        return Ok(finish(
+            Outcome::Failed {
+                reason,
+                status: None,
+                code: None,
+            },
+            vec![],
+        ));
+    }
     let live = match read(ctx, account)? {
         Ok(live) => live,
         Err(reason) => return Ok(finish(failed(ctx, account, standing, reason)?, vec![])),
@@ -37,7 +50,7 @@ pub(super) fn process(
         ));
     };
     // An earlier attempt of ours may have reached Graph: an invitation in place is ours.
-    if standing.attempts > 0 && live::invited(&live) && !account.resend {
+    if standing.unresolved() && live::invited(&live) && !account.resend {
         record_sent(ctx, account, standing.attempts, None, true)?;
         let failures = post_steps(ctx, index, account, standing, standing.attempts)?;
         return Ok(finish(Outcome::Sent { read_back: true }, failures));
@@ -189,6 +202,11 @@ fn invite(ctx: &Context, account: &PlannedAccount, before: u32) -> Result<Outcom
                 });
             }
             Err(e) => return Err(e.into()),
+            Ok(Answer::Status { status, body })
+                if (200..300).contains(&status) && invited_id(&body).is_none() =>
+            {
+                format!("HTTP {status} without the invited user's id")
+            }
             Ok(Answer::Status { status, body }) if status < 500 => {
                 return answered(ctx, account, attempt, status, &body);
             }
@@ -252,6 +270,15 @@ fn invite(ctx: &Context, account: &PlannedAccount, before: u32) -> Result<Outcom
     }
 }
 
+/// The `invitedUser.id` of an invitation's answer.
+fn invited_id(body: &str) -> Option<String> {
+    let v: Value = serde_json::from_str(body).ok()?;
+    v["invitedUser"]["id"]
+        .as_str()
+        .filter(|id| !id.is_empty())
+        .map(str::to_owned)
+}
+
 /// Graph's answer to the invitation.
 fn answered(
     ctx: &Context,
@@ -262,18 +289,16 @@ fn answered(
 ) -> Result<Outcome, ApplyError> {
     let v: Value = serde_json::from_str(body).unwrap_or(Value::Null);
     if (200..300).contains(&status) {
-        let invited = v["invitedUser"]["id"].as_str().unwrap_or("");
+        let invited = invited_id(body).unwrap_or_default();
         if !invited.eq_ignore_ascii_case(&account.id) {
             let mut r = record(ctx, Event::Failed, account, attempt);
             r.status = Some(status);
-            r.invited_user_id = Some(invited.to_owned());
+            r.invited_user_id = Some(invited.clone());
             r.reason = Some(format!(
                 "Graph created a new guest object {invited} instead of converting the account"
             ));
             append(ctx, r)?;
-            return Ok(Outcome::NewGuest {
-                guest_id: invited.to_owned(),
-            });
+            return Ok(Outcome::NewGuest { guest_id: invited });
         }
         let redeem = v["inviteRedeemUrl"].as_str().is_some_and(|u| !u.is_empty());
         record_sent(ctx, account, attempt, Some((status, redeem)), false)?;

@@ -256,6 +256,8 @@ pub struct Standing {
     pub steps_done: Vec<String>,
     /// The reason of the last skip or failure.
     pub reason: Option<String>,
+    /// A new guest object an invitation created instead of converting the account.
+    pub new_guest: Option<String>,
 }
 
 impl Standing {
@@ -289,6 +291,9 @@ pub fn standings(
         }
         let s = map.entry(r.account_id.clone()).or_default();
         s.attempts = s.attempts.max(r.attempt);
+        if let Some(other) = &r.invited_user_id {
+            s.new_guest = Some(other.clone());
+        }
         match r.event {
             Event::PostStep => {
                 if matches!(r.result.as_deref(), Some("done" | "manual"))

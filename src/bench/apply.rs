@@ -13,8 +13,8 @@ use crate::error::Error;
 pub fn apply(args: BenchApplyArgs) -> Result<u8, Error> {
     use std::io::BufRead;
     let exe = std::env::current_exe().map_err(io("cannot find the running program"))?;
-    // About one generated account in five is a ready local guest.
-    let users = args.accounts * 6;
+    // About one generated account in eleven is planned (ready, in the default scope).
+    let users = args.accounts * 12;
     let tenant = args.dir.join(format!("apply-tenant-{users}"));
     if !tenant.join("manifest.json").exists() {
         eprintln!("generating {users} accounts in {} ...", tenant.display());
@@ -85,7 +85,7 @@ pub fn apply(args: BenchApplyArgs) -> Result<u8, Error> {
     println!("accounts in flight:           {}", args.parallel);
     println!(
         "requests:                     {requests} ({:.2} per account)",
-        requests as f64 / args.accounts.max(1) as f64
+        requests as f64 / sent.max(1) as f64
     );
     println!("apply wall time:              {:.1} s", took.as_secs_f64());
     println!(

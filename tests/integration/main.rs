@@ -1,6 +1,7 @@
 //! The integration tests: one binary (polars is linked once), one module per concern.
 
 mod apply;
+mod apply_faults;
 mod bad_input;
 mod ci_outputs;
 mod cli;
