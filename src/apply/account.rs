@@ -147,6 +147,23 @@ fn skip(
     Ok(Outcome::Skipped { reason, blockers })
 }
 
+/// Journals a failure of attempt `attempt` and returns it.
+fn fail_at(
+    ctx: &Context,
+    account: &PlannedAccount,
+    attempt: u32,
+    reason: String,
+) -> Result<Outcome, ApplyError> {
+    let mut r = record(ctx, Event::Failed, account, attempt);
+    r.reason = Some(reason.clone());
+    append(ctx, r)?;
+    Ok(Outcome::Failed {
+        reason,
+        status: None,
+        code: None,
+    })
+}
+
 fn failed(
     ctx: &Context,
     account: &PlannedAccount,
@@ -155,9 +172,7 @@ fn failed(
 ) -> Result<Outcome, ApplyError> {
     // An unresolved intent stays unresolved: the next run reads the account back.
     if !ctx.options.dry_run && !standing.unresolved() {
-        let mut r = record(ctx, Event::Failed, account, standing.attempts);
-        r.reason = Some(reason.clone());
-        append(ctx, r)?;
+        return fail_at(ctx, account, standing.attempts, reason);
     }
     Ok(Outcome::Failed {
         reason,
@@ -190,16 +205,9 @@ fn invite(ctx: &Context, account: &PlannedAccount, before: u32) -> Result<Outcom
         attempt += 1;
         append(ctx, record(ctx, Event::Intent, account, attempt))?;
         let lost = match ctx.client.post_once(&url, &body) {
+            // The connection was never made: nothing reached Graph.
             Err(e @ GraphError::GaveUp { .. }) => {
-                // The connection was never made: nothing reached Graph.
-                let mut r = record(ctx, Event::Failed, account, attempt);
-                r.reason = Some(format!("could not reach Graph: {e}"));
-                append(ctx, r)?;
-                return Ok(Outcome::Failed {
-                    reason: format!("could not reach Graph: {e}"),
-                    status: None,
-                    code: None,
-                });
+                return fail_at(ctx, account, attempt, format!("could not reach Graph: {e}"));
             }
             Err(e) => return Err(e.into()),
             Ok(Answer::Status { status, body })
@@ -217,14 +225,7 @@ fn invite(ctx: &Context, account: &PlannedAccount, before: u32) -> Result<Outcom
             let reason = format!(
                 "no answer to the resent invitation ({lost}); it is not sent again, since a pending account cannot show whether it arrived"
             );
-            let mut r = record(ctx, Event::Failed, account, attempt);
-            r.reason = Some(reason.clone());
-            append(ctx, r)?;
-            return Ok(Outcome::Failed {
-                reason,
-                status: None,
-                code: None,
-            });
+            return fail_at(ctx, account, attempt, reason);
         }
         std::thread::sleep(ctx.options.read_back_delay);
         let standing = Standing {
@@ -242,14 +243,7 @@ fn invite(ctx: &Context, account: &PlannedAccount, before: u32) -> Result<Outcom
                 let reason = format!(
                     "no answer from Graph after {attempt} attempts ({lost}); the account is still internal"
                 );
-                let mut r = record(ctx, Event::Failed, account, attempt);
-                r.reason = Some(reason.clone());
-                append(ctx, r)?;
-                return Ok(Outcome::Failed {
-                    reason,
-                    status: None,
-                    code: None,
-                });
+                return fail_at(ctx, account, attempt, reason);
             }
             Ok(None) => {
                 let reason = "the account was deleted while it was being invited".to_owned();

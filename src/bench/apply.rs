@@ -11,7 +11,6 @@ use crate::error::Error;
 /// Generates a tenant with at least `accounts` ready accounts, plans it, and applies the
 /// first `accounts` of the plan.
 pub fn apply(args: BenchApplyArgs) -> Result<u8, Error> {
-    use std::io::BufRead;
     let exe = std::env::current_exe().map_err(io("cannot find the running program"))?;
     // About one generated account in eleven is planned (ready, in the default scope).
     let users = args.accounts * 12;
@@ -37,17 +36,7 @@ pub fn apply(args: BenchApplyArgs) -> Result<u8, Error> {
             "the plan of the generated tenant failed".into(),
         ));
     }
-    let mut sim = Command::new(&exe)
-        .args(["simulate", "--latency-ms", &args.latency_ms.to_string()])
-        .arg(&tenant)
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .map_err(io("cannot start the simulator"))?;
-    let mut line = String::new();
-    if let Some(stdout) = sim.stdout.take() {
-        let _ = std::io::BufReader::new(stdout).read_line(&mut line);
-    }
-    let url = line.trim().trim_start_matches("listening on ").to_owned();
+    let (mut sim, url) = super::start_simulator(&exe, &tenant, args.latency_ms)?;
     let started = std::time::Instant::now();
     let output = Command::new(&exe)
         .args(["apply", "--yes", "--graph-url", &url, "--login-url", &url])

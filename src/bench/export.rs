@@ -9,7 +9,6 @@ use crate::error::Error;
 
 /// Exports a generated tenant from the simulator with latency on every request.
 pub fn export(args: BenchExportArgs) -> Result<u8, Error> {
-    use std::io::BufRead;
     let exe = std::env::current_exe().map_err(io("cannot find the running program"))?;
     let tenant = args.dir.join(format!("tenant-{}-seed1", args.users));
     if !tenant.join("manifest.json").exists() {
@@ -24,17 +23,7 @@ pub fn export(args: BenchExportArgs) -> Result<u8, Error> {
     if out.exists() {
         std::fs::remove_dir_all(&out).map_err(io("cannot clear the previous export"))?;
     }
-    let mut sim = Command::new(&exe)
-        .args(["simulate", "--latency-ms", &args.latency_ms.to_string()])
-        .arg(&tenant)
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .map_err(io("cannot start the simulator"))?;
-    let mut line = String::new();
-    if let Some(stdout) = sim.stdout.take() {
-        let _ = std::io::BufReader::new(stdout).read_line(&mut line);
-    }
-    let url = line.trim().trim_start_matches("listening on ").to_owned();
+    let (mut sim, url) = super::start_simulator(&exe, &tenant, args.latency_ms)?;
     let mut cmd = Command::new(&exe);
     cmd.args([
         "export",

@@ -78,6 +78,28 @@ pub(crate) fn io(what: &str) -> impl FnOnce(std::io::Error) -> Error + '_ {
     }
 }
 
+/// Starts `b2bready simulate` on `tenant` with `latency_ms` on every request; the child and
+/// the address it listens on.
+pub(crate) fn start_simulator(
+    exe: &std::path::Path,
+    tenant: &std::path::Path,
+    latency_ms: u64,
+) -> Result<(std::process::Child, String), Error> {
+    use std::io::BufRead;
+    let mut sim = Command::new(exe)
+        .args(["simulate", "--latency-ms", &latency_ms.to_string()])
+        .arg(tenant)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(io("cannot start the simulator"))?;
+    let mut line = String::new();
+    if let Some(stdout) = sim.stdout.take() {
+        let _ = std::io::BufReader::new(stdout).read_line(&mut line);
+    }
+    let url = line.trim().trim_start_matches("listening on ").to_owned();
+    Ok((sim, url))
+}
+
 pub(crate) fn peak_children_kib() -> u64 {
     nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN)
         .map_or(0, |u| u.max_rss().max(0) as u64)

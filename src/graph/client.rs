@@ -83,6 +83,15 @@ impl Client {
     }
 }
 
+/// How long a response asks to wait (its `Retry-After`), if it says.
+pub fn wait_of(response: &reqwest::blocking::Response) -> Option<Duration> {
+    response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| retry_after(v, SystemTime::now()))
+}
+
 /// `Retry-After` as delta-seconds or an HTTP date.
 pub fn retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
@@ -173,11 +182,7 @@ impl Client {
                 Err(e) => describe(&e),
                 Ok(response) => {
                     let status = response.status().as_u16();
-                    let wait = response
-                        .headers()
-                        .get("retry-after")
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| retry_after(v, SystemTime::now()));
+                    let wait = wait_of(&response);
                     let body = response.text();
                     match (status, body) {
                         (200..=299, Ok(text)) => return Ok(text),

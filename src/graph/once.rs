@@ -5,11 +5,10 @@
 //! caller reads the object back before deciding to send again.
 
 use std::sync::atomic::Ordering;
-use std::time::SystemTime;
 
 use serde_json::Value;
 
-use super::client::{Method, retry_after};
+use super::client::{Method, wait_of};
 use super::transport::{describe, redact};
 use super::{Client, GraphError, Resource};
 
@@ -53,11 +52,7 @@ impl Client {
                 Err(e) => return Ok(Answer::Unknown(describe(&e))),
             };
             let status = response.status().as_u16();
-            let wait = response
-                .headers()
-                .get("retry-after")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| retry_after(v, SystemTime::now()));
+            let wait = wait_of(&response);
             if status == 401 && !refreshed {
                 refreshed = true;
                 self.stats.refreshes.fetch_add(1, Ordering::Relaxed);

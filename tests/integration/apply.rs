@@ -247,6 +247,16 @@ fn accounts_changed_since_the_plan_are_skipped_with_the_change_named() {
         &format!("/v1.0/users/{}", id(3)),
         None,
     );
+    // Deleted and restored: the same account again, planned and sent as any other.
+    for (method, path) in [
+        ("DELETE", format!("/v1.0/users/{}", id(4))),
+        (
+            "POST",
+            format!("/v1.0/directory/deletedItems/{}/restore", id(4)),
+        ),
+    ] {
+        http(&sim, CONTOSO, method, &path, None);
+    }
     let o = apply(&sim, &plan, &contoso(), CONTOSO)
         .arg("--yes")
         .output()
@@ -346,4 +356,61 @@ fn manifest_tenant(snapshot: &Path) -> String {
     let text = std::fs::read_to_string(snapshot.join("manifest.json")).expect("manifest");
     let v: Value = serde_json::from_str(&text).expect("JSON");
     v["tenantId"].as_str().expect("tenantId").to_owned()
+}
+
+/// Runs apply on a terminal (util-linux `script` gives it one), typing `typed` at the prompt.
+#[cfg(target_os = "linux")]
+fn apply_on_terminal(sim: &Simulator, plan: &Path, typed: &str) -> std::process::Output {
+    use std::io::Write;
+    let exe = assert_cmd::cargo::cargo_bin("b2bready");
+    let command = format!(
+        "{} apply {} --snapshot {} --graph-url {} --login-url {} -q",
+        exe.display(),
+        plan.display(),
+        contoso().display(),
+        sim.url,
+        sim.url
+    );
+    let mut child = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("AZURE_TENANT_ID", CONTOSO)
+        .env("AZURE_CLIENT_ID", SIM_CLIENT)
+        .env("AZURE_CLIENT_SECRET", SIM_SECRET)
+        .env_remove("B2BREADY_ACCESS_TOKEN")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("script (util-linux) runs");
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(format!("{typed}\n").as_bytes())
+            .expect("type");
+    }
+    child.wait_with_output().expect("wait")
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn on_a_terminal_apply_shows_the_run_and_sends_only_when_the_tenant_id_is_typed() {
+    let sim = Simulator::start(&contoso(), &[]);
+    let (_dir, plan) = make_plan(&contoso(), &[]);
+    let o = apply_on_terminal(&sim, &plan, "contoso");
+    let shown = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(2), "{shown}");
+    assert!(
+        shown.contains("apply will invite 11 account(s)") && shown.contains("cannot be undone"),
+        "{shown}"
+    );
+    assert!(shown.contains("nothing was sent"), "{shown}");
+    assert_eq!(invitations(&sim, CONTOSO)["total"].as_u64(), Some(0));
+    assert!(!plan.join("journal.jsonl").exists());
+    let o = apply_on_terminal(&sim, &plan, CONTOSO);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    recorded_once(&sim, &planned_ids(&plan));
 }
