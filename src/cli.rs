@@ -168,6 +168,10 @@ pub struct ApplyArgs {
     /// With --status: table (default), json or csv, on standard output.
     #[arg(long, value_enum, default_value = "table", requires = "status")]
     pub format: StatusFormat,
+    /// With --status: only the accounts whose invitation has been pending at least N days
+    /// (the CSV's first column then feeds `plan --resend-pending --scope-file`).
+    #[arg(long, value_name = "N", requires = "status")]
+    pub pending_days: Option<i64>,
     /// Only these waves (e.g. --wave 1,2).
     #[arg(long, value_name = "N[,M...]", value_delimiter = ',')]
     pub wave: Vec<u32>,

@@ -23,7 +23,10 @@ pub(super) fn print(
     journal: &Path,
     args: &ApplyArgs,
 ) -> Result<u8, Error> {
-    let rows = status::status(client, plan, journal, usize::from(args.parallel))?;
+    let mut rows = status::status(client, plan, journal, usize::from(args.parallel))?;
+    if let Some(days) = args.pending_days {
+        rows.retain(|r| r.days_pending.is_some_and(|d| d >= days));
+    }
     let mut out = std::io::stdout().lock();
     match args.format {
         StatusFormat::Json => {

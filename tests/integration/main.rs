@@ -2,6 +2,7 @@
 
 mod apply;
 mod apply_faults;
+mod apply_runs;
 mod bad_input;
 mod ci_outputs;
 mod cli;
