@@ -112,3 +112,23 @@ fn on_a_terminal_apply_shows_the_run_and_sends_only_when_the_tenant_id_is_typed(
     );
     recorded_once(&sim, &planned_ids(&plan));
 }
+
+#[test]
+fn pending_invitations_planned_for_a_resend_are_sent_again_once() {
+    let sim = Simulator::start(&contoso(), &[]);
+    let (_dir, plan) = make_plan(&contoso(), &["--resend-pending"]);
+    let resend: Vec<String> = planned(&plan)
+        .iter()
+        .filter(|a| a["resend"] == true)
+        .map(|a| a["id"].as_str().expect("id").to_owned())
+        .collect();
+    assert_eq!(resend.len(), 2, "contoso has two pending invitations");
+    let o = apply(&sim, &plan, &contoso(), CONTOSO)
+        .arg("--yes")
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr_of(&o));
+    recorded_once(&sim, &planned_ids(&plan));
+    let sent = events(&plan, "sent");
+    assert!(resend.iter().all(|id| sent.get(id) == Some(&1)), "{sent:?}");
+}
