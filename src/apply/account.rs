@@ -16,84 +16,101 @@ pub(super) fn process(
     account: &PlannedAccount,
     standing: &Standing,
 ) -> Result<AccountResult, ApplyError> {
-    let finish = |outcome: Outcome, step_failures: Vec<String>| AccountResult {
+    let (outcome, attempt) = if standing.sent() {
+        (Outcome::AlreadySent, standing.attempts)
+    } else {
+        act(ctx, account, standing)?
+    };
+    let step_failures = match outcome {
+        Outcome::Sent { .. } | Outcome::AlreadySent => {
+            post_steps(ctx, index, account, standing, attempt.max(1))?
+        }
+        _ => Vec::new(),
+    };
+    Ok(AccountResult {
         index,
         outcome,
         step_failures,
-    };
-    if standing.sent() {
-        let failures = post_steps(ctx, index, account, standing, standing.attempts)?;
-        return Ok(finish(Outcome::AlreadySent, failures));
-    }
+    })
+}
+
+/// Everything up to the invitation's outcome, and the attempt it came with.
+fn act(
+    ctx: &Context,
+    account: &PlannedAccount,
+    standing: &Standing,
+) -> Result<(Outcome, u32), ApplyError> {
+    let at = standing.attempts;
     if let Some(guest) = &standing.new_guest {
         let reason = format!(
             "an earlier invitation created the new guest object {guest} instead of converting this account; it is not sent again: look at both objects first"
         );
-        return Ok(finish(
-            Outcome::Failed {
-                reason,
-                status: None,
-                code: None,
-            },
-            vec![],
-        ));
+        return Ok((not_journaled(reason), at));
     }
     let live = match read(ctx, account)? {
-        Ok(live) => live,
-        Err(reason) => return Ok(finish(failed(ctx, account, standing, reason)?, vec![])),
+        Ok(Some(live)) => live,
+        Ok(None) => {
+            let reason = "the account no longer exists (deleted since the snapshot)".to_owned();
+            return Ok((skip(ctx, account, standing, reason, vec![])?, at));
+        }
+        Err(reason) => return Ok((failed(ctx, account, standing, reason)?, at)),
     };
-    let Some(live) = live else {
-        let reason = "the account no longer exists (deleted since the snapshot)".to_owned();
-        return Ok(finish(
-            skip(ctx, account, standing, reason, vec![])?,
-            vec![],
-        ));
-    };
-    // An earlier attempt of ours may have reached Graph: an invitation in place is ours.
-    if standing.unresolved() && live::invited(&live) && !account.resend {
-        record_sent(ctx, account, standing.attempts, None, true)?;
-        let failures = post_steps(ctx, index, account, standing, standing.attempts)?;
-        return Ok(finish(Outcome::Sent { read_back: true }, failures));
+    if standing.unresolved() {
+        // An earlier attempt of ours may have reached Graph: an invitation in place is ours.
+        if account.resend {
+            let reason = "a resent invitation's outcome is unknown and cannot be read back (the account was pending before); it is not sent again: check whether the person received it".to_owned();
+            return Ok((failed(ctx, account, standing, reason)?, at));
+        }
+        if live::invited(&live) {
+            record_sent(ctx, account, at, None, true)?;
+            return Ok((Outcome::Sent { read_back: true }, at));
+        }
     }
-    if standing.unresolved() && account.resend {
-        let reason = "a resent invitation's outcome is unknown and cannot be read back (the account was pending before); it is not sent again: check whether the person received it".to_owned();
-        return Ok(finish(failed(ctx, account, standing, reason)?, vec![]));
+    if let Some((reason, blockers)) = recheck(ctx, account, &live)? {
+        return Ok((skip(ctx, account, standing, reason, blockers)?, at));
     }
-    if let Some(change) = live::changed(account, &live) {
-        return Ok(finish(
-            skip(ctx, account, standing, change, vec![])?,
-            vec![],
-        ));
+    if ctx.options.dry_run {
+        return Ok((Outcome::WouldSend, at));
     }
-    let checked = ctx.checker.check(std::slice::from_ref(&live))?;
+    invite(ctx, account, at)
+}
+
+/// Why a live account is no longer the one to invite: changed, or judged otherwise by the
+/// plan's rules (with the blockers).
+fn recheck(
+    ctx: &Context,
+    account: &PlannedAccount,
+    live: &Value,
+) -> Result<Option<(String, Vec<String>)>, ApplyError> {
+    if let Some(change) = live::changed(account, live) {
+        return Ok(Some((change, Vec::new())));
+    }
+    let checked = ctx.checker.check(std::slice::from_ref(live))?;
     let expected = if account.resend {
         Verdict::Pending
     } else {
         Verdict::Ready
     };
-    if let Some(c) = checked.first()
-        && (c.verdict != expected || !c.blockers.is_empty())
-    {
-        let reason = match (&c.excluded, c.blockers.is_empty()) {
-            (Some(why), _) => format!("excluded now: {why}"),
-            (None, false) => format!("blocked now: {}", c.blockers.join(", ")),
-            (None, true) => format!("{} now", c.verdict.as_str()),
-        };
-        let blockers = c.blockers.clone();
-        return Ok(finish(
-            skip(ctx, account, standing, reason, blockers)?,
-            vec![],
-        ));
+    Ok(checked
+        .into_iter()
+        .next()
+        .filter(|c| c.verdict != expected || !c.blockers.is_empty())
+        .map(|c| {
+            let reason = match (&c.excluded, c.blockers.is_empty()) {
+                (Some(why), _) => format!("excluded now: {why}"),
+                (None, false) => format!("blocked now: {}", c.blockers.join(", ")),
+                (None, true) => format!("{} now", c.verdict.as_str()),
+            };
+            (reason, c.blockers)
+        }))
+}
+
+fn not_journaled(reason: String) -> Outcome {
+    Outcome::Failed {
+        reason,
+        status: None,
+        code: None,
     }
-    if ctx.options.dry_run {
-        return Ok(finish(Outcome::WouldSend, vec![]));
-    }
-    let outcome = invite(ctx, account, standing.attempts)?;
-    let failures = match &outcome {
-        Outcome::Sent { .. } => post_steps(ctx, index, account, standing, standing.attempts + 1)?,
-        _ => vec![],
-    };
-    Ok(finish(outcome, failures))
 }
 
 /// The live account, `Ok(None)` when it is gone; an inner `Err` is a reason to fail this
@@ -174,11 +191,7 @@ fn failed(
     if !ctx.options.dry_run && !standing.unresolved() {
         return fail_at(ctx, account, standing.attempts, reason);
     }
-    Ok(Outcome::Failed {
-        reason,
-        status: None,
-        code: None,
-    })
+    Ok(not_journaled(reason))
 }
 
 fn record_sent(
@@ -195,19 +208,26 @@ fn record_sent(
     append(ctx, r)
 }
 
-/// Sends the invitation, reading the account back whenever the answer is lost.
-fn invite(ctx: &Context, account: &PlannedAccount, before: u32) -> Result<Outcome, ApplyError> {
+/// Sends the invitation, reading the account back whenever the answer is lost; the outcome
+/// and the attempt it came with.
+fn invite(
+    ctx: &Context,
+    account: &PlannedAccount,
+    before: u32,
+) -> Result<(Outcome, u32), ApplyError> {
     let url = format!("{}/v1.0/invitations", ctx.client.endpoints.graph);
     let body = serde_json::to_value(&account.request).unwrap_or_default();
     let mut attempt = before;
-    let mut unknown = 0;
+    let mut tried = 0;
     loop {
+        tried += 1;
         attempt += 1;
         append(ctx, record(ctx, Event::Intent, account, attempt))?;
         let lost = match ctx.client.post_once(&url, &body) {
             // The connection was never made: nothing reached Graph.
             Err(e @ GraphError::GaveUp { .. }) => {
-                return fail_at(ctx, account, attempt, format!("could not reach Graph: {e}"));
+                let reason = format!("could not reach Graph: {e}");
+                return Ok((fail_at(ctx, account, attempt, reason)?, attempt));
             }
             Err(e) => return Err(e.into()),
             Ok(Answer::Status { status, body })
@@ -216,50 +236,61 @@ fn invite(ctx: &Context, account: &PlannedAccount, before: u32) -> Result<Outcom
                 format!("HTTP {status} without the invited user's id")
             }
             Ok(Answer::Status { status, body }) if status < 500 => {
-                return answered(ctx, account, attempt, status, &body);
+                return Ok((answered(ctx, account, attempt, status, &body)?, attempt));
             }
             Ok(Answer::Status { status, .. }) => format!("HTTP {status}"),
             Ok(Answer::Unknown(why)) => why,
         };
-        if account.resend {
-            let reason = format!(
-                "no answer to the resent invitation ({lost}); it is not sent again, since a pending account cannot show whether it arrived"
-            );
-            return fail_at(ctx, account, attempt, reason);
+        let last = tried >= ctx.options.max_unknown;
+        if let Some(outcome) = read_back(ctx, account, attempt, &lost, last)? {
+            return Ok((outcome, attempt));
         }
-        std::thread::sleep(ctx.options.read_back_delay);
-        let standing = Standing {
-            last: Some(Event::Intent),
-            attempts: attempt,
-            ..Standing::default()
-        };
-        match read(ctx, account)? {
-            Ok(Some(v)) if live::invited(&v) => {
-                record_sent(ctx, account, attempt, None, true)?;
-                return Ok(Outcome::Sent { read_back: true });
-            }
-            Ok(Some(_)) if unknown + 1 < ctx.options.max_unknown => unknown += 1,
-            Ok(Some(_)) => {
-                let reason = format!(
-                    "no answer from Graph after {attempt} attempts ({lost}); the account is still internal"
-                );
-                return fail_at(ctx, account, attempt, reason);
-            }
-            Ok(None) => {
-                let reason = "the account was deleted while it was being invited".to_owned();
-                return skip(ctx, account, &Standing::default(), reason, vec![]);
-            }
-            // Left unresolved in the journal: `--resume` reads it back.
-            Err(reason) => {
-                return failed(
-                    ctx,
-                    account,
-                    &standing,
-                    format!(
-                        "the invitation's outcome is unknown ({lost}) and {reason}; apply --resume reads it back"
-                    ),
-                );
-            }
+    }
+}
+
+/// After an answer was lost: the account read back decides. `None` when it is still internal
+/// and the invitation may be sent again.
+fn read_back(
+    ctx: &Context,
+    account: &PlannedAccount,
+    attempt: u32,
+    lost: &str,
+    last: bool,
+) -> Result<Option<Outcome>, ApplyError> {
+    if account.resend {
+        let reason = format!(
+            "no answer to the resent invitation ({lost}); it is not sent again, since a pending account cannot show whether it arrived"
+        );
+        return fail_at(ctx, account, attempt, reason).map(Some);
+    }
+    std::thread::sleep(ctx.options.read_back_delay);
+    match read(ctx, account)? {
+        Ok(Some(v)) if live::invited(&v) => {
+            record_sent(ctx, account, attempt, None, true)?;
+            Ok(Some(Outcome::Sent { read_back: true }))
+        }
+        Ok(Some(_)) if !last => Ok(None),
+        Ok(Some(_)) => {
+            let reason = format!(
+                "no answer from Graph after {attempt} attempts ({lost}); the account is still internal"
+            );
+            fail_at(ctx, account, attempt, reason).map(Some)
+        }
+        Ok(None) => {
+            let reason = "the account was deleted while it was being invited".to_owned();
+            skip(ctx, account, &Standing::default(), reason, vec![]).map(Some)
+        }
+        // Left unresolved in the journal: `--resume` reads it back.
+        Err(reason) => {
+            let standing = Standing {
+                last: Some(Event::Intent),
+                attempts: attempt,
+                ..Standing::default()
+            };
+            let reason = format!(
+                "the invitation's outcome is unknown ({lost}) and {reason}; apply --resume reads it back"
+            );
+            failed(ctx, account, &standing, reason).map(Some)
         }
     }
 }

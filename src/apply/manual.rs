@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use super::journal::{Event, Record};
 use super::{ApplyError, ApplyOptions};
 use crate::output::csv::column;
-use crate::plan::Plan;
+use crate::plan::{Plan, PlannedAccount, PostStep};
 
 /// Writes the file when any account has a manual step; returns how many accounts have one.
 pub(super) fn write(
@@ -36,7 +36,26 @@ pub(super) fn write(
     if accounts.is_empty() {
         return Ok(0);
     }
-    let rows: Vec<(&crate::plan::PlannedAccount, &crate::plan::PostStep)> = accounts
+    let columns = columns(plan, &accounts);
+    let path = &options.manual_steps;
+    let dir = path.parent().unwrap_or(std::path::Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "manual-steps.csv".into());
+    crate::output::write_file(dir, &name, |out| {
+        crate::output::csv::write_columns(columns, out, "manual-steps.csv")
+    })
+    .map_err(|source| ApplyError::Write {
+        path: path.clone(),
+        source,
+    })?;
+    Ok(accounts.len())
+}
+
+/// The rows of the file: every step without a Graph request of the given accounts.
+fn columns(plan: &Plan, accounts: &BTreeSet<usize>) -> Vec<polars::prelude::Column> {
+    let rows: Vec<(&PlannedAccount, &PostStep)> = accounts
         .iter()
         .map(|&i| &plan.accounts[i])
         .flat_map(|a| {
@@ -46,7 +65,7 @@ pub(super) fn write(
                 .map(move |s| (a, s))
         })
         .collect();
-    let columns = vec![
+    vec![
         column("id", rows.iter().map(|(a, _)| Some(a.id.as_str()))),
         column(
             "user_principal_name",
@@ -62,19 +81,5 @@ pub(super) fn write(
             "what_to_do",
             rows.iter().map(|(_, s)| Some(s.description.as_str())),
         ),
-    ];
-    let path = &options.manual_steps;
-    let dir = path.parent().unwrap_or(std::path::Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "manual-steps.csv".into());
-    crate::output::write_file(dir, &name, |out| {
-        crate::output::csv::write_columns(columns, out, "manual-steps.csv")
-    })
-    .map_err(|source| ApplyError::Write {
-        path: path.clone(),
-        source,
-    })?;
-    Ok(accounts.len())
+    ]
 }

@@ -12,30 +12,7 @@ use crate::error::Error;
 /// first `accounts` of the plan.
 pub fn apply(args: BenchApplyArgs) -> Result<u8, Error> {
     let exe = std::env::current_exe().map_err(io("cannot find the running program"))?;
-    // About one generated account in eleven is planned (ready, in the default scope).
-    let users = args.accounts * 12;
-    let tenant = args.dir.join(format!("apply-tenant-{users}"));
-    if !tenant.join("manifest.json").exists() {
-        eprintln!("generating {users} accounts in {} ...", tenant.display());
-        crate::synth::generate(&tenant, users, 1, false, &Default::default())?;
-    }
-    let plan = args.dir.join(format!("apply-plan-{users}"));
-    if plan.exists() {
-        std::fs::remove_dir_all(&plan).map_err(io("cannot clear the previous plan"))?;
-    }
-    let status = Command::new(&exe)
-        .arg("plan")
-        .arg(&tenant)
-        .arg("--out")
-        .arg(&plan)
-        .stderr(std::process::Stdio::null())
-        .status()
-        .map_err(io("cannot run plan"))?;
-    if !status.success() {
-        return Err(Error::Usage(
-            "the plan of the generated tenant failed".into(),
-        ));
-    }
+    let (tenant, plan) = prepare(&args, &exe)?;
     let (mut sim, url) = super::start_simulator(&exe, &tenant, args.latency_ms)?;
     let started = std::time::Instant::now();
     let output = Command::new(&exe)
@@ -86,4 +63,36 @@ pub fn apply(args: BenchApplyArgs) -> Result<u8, Error> {
         eprintln!("{stdout}");
     }
     Ok(0)
+}
+
+/// The generated tenant (made once, then reused) and a fresh plan of it.
+fn prepare(
+    args: &BenchApplyArgs,
+    exe: &std::path::Path,
+) -> Result<(std::path::PathBuf, std::path::PathBuf), Error> {
+    // About one generated account in eleven is planned (ready, in the default scope).
+    let users = args.accounts * 12;
+    let tenant = args.dir.join(format!("apply-tenant-{users}"));
+    if !tenant.join("manifest.json").exists() {
+        eprintln!("generating {users} accounts in {} ...", tenant.display());
+        crate::synth::generate(&tenant, users, 1, false, &Default::default())?;
+    }
+    let plan = args.dir.join(format!("apply-plan-{users}"));
+    if plan.exists() {
+        std::fs::remove_dir_all(&plan).map_err(io("cannot clear the previous plan"))?;
+    }
+    let status = Command::new(exe)
+        .arg("plan")
+        .arg(&tenant)
+        .arg("--out")
+        .arg(&plan)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .map_err(io("cannot run plan"))?;
+    if !status.success() {
+        return Err(Error::Usage(
+            "the plan of the generated tenant failed".into(),
+        ));
+    }
+    Ok((tenant, plan))
 }

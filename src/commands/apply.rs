@@ -40,17 +40,7 @@ pub fn run(args: ApplyArgs) -> Result<u8, Error> {
     if args.status {
         return super::apply_status::print(&client, &plan, &journal, &args);
     }
-    let snapshot = args.snapshot.as_deref().ok_or_else(|| {
-        Error::Usage("apply needs --snapshot DIR, the snapshot the plan was made from".into())
-    })?;
-    if plan::manifest_sha256(snapshot)? != plan.snapshot.manifest_sha256 {
-        return Err(Error::Usage(format!(
-            "{} is not the snapshot the plan was made from (its manifest digest differs): give the plan's snapshot with --snapshot",
-            snapshot.display()
-        )));
-    }
-    let settings = Settings::resolve(&args.inputs, None)?;
-    let checker = pipeline::checker(snapshot, &settings)?;
+    let checker = checker(&args, &plan)?;
     apply::preflight(&client, &plan, &checker)?;
     let options = ApplyOptions {
         manual_steps: args.plan.join("manual-steps.csv"),
@@ -76,6 +66,22 @@ pub fn run(args: ApplyArgs) -> Result<u8, Error> {
         print_report(&plan, &report, &options, &client)?;
     }
     Ok(if report.all_fine() { 0 } else { 1 })
+}
+
+/// The plan's rule set and snapshot, ready to judge accounts again, once the snapshot is
+/// known to be the plan's own.
+fn checker(args: &ApplyArgs, plan: &Plan) -> Result<crate::scan::recheck::Checker, Error> {
+    let snapshot = args.snapshot.as_deref().ok_or_else(|| {
+        Error::Usage("apply needs --snapshot DIR, the snapshot the plan was made from".into())
+    })?;
+    if plan::manifest_sha256(snapshot)? != plan.snapshot.manifest_sha256 {
+        return Err(Error::Usage(format!(
+            "{} is not the snapshot the plan was made from (its manifest digest differs): give the plan's snapshot with --snapshot",
+            snapshot.display()
+        )));
+    }
+    let settings = Settings::resolve(&args.inputs, None)?;
+    pipeline::checker(snapshot, &settings)
 }
 
 /// Shows what the run would do and waits for the tenant id to be typed.
@@ -215,43 +221,8 @@ fn print_report(
     client: &crate::graph::Client,
 ) -> Result<(), Error> {
     let mut out = std::io::stdout().lock();
-    let mut counts: Vec<(&str, usize)> = Vec::new();
-    for r in &report.results {
-        match counts.iter_mut().find(|(l, _)| *l == r.outcome.label()) {
-            Some((_, n)) => *n += 1,
-            None => counts.push((r.outcome.label(), 1)),
-        }
-    }
-    let mut b = Builder::default();
-    b.push_record(["outcome", "accounts"]);
-    for (label, n) in &counts {
-        b.push_record([label.to_string(), n.to_string()]);
-    }
-    let mut t = b.build();
-    t.with(Style::rounded());
-    writeln!(out, "{t}").map_err(stdout_error)?;
-    let problems: Vec<&AccountResult> = report
-        .results
-        .iter()
-        .filter(|r| !r.outcome.fine() || !r.step_failures.is_empty())
-        .collect();
-    if !problems.is_empty() {
-        let mut b = Builder::default();
-        b.push_record(["account", "outcome", "why"]);
-        for r in problems {
-            let a = &plan.accounts[r.index];
-            let mut why = reason(&r.outcome).unwrap_or_default();
-            for f in &r.step_failures {
-                why.push_str(&format!("; post-step failed: {f}"));
-            }
-            b.push_record([
-                printable(a.user_principal_name.as_deref().unwrap_or(&a.id)),
-                r.outcome.label().to_owned(),
-                printable(&why),
-            ]);
-        }
-        let mut t = b.build();
-        t.with(Style::rounded());
+    writeln!(out, "{}", counts_table(report)).map_err(stdout_error)?;
+    if let Some(t) = problems_table(plan, report) {
         writeln!(out, "{t}").map_err(stdout_error)?;
     }
     if let Some(stopped) = &report.stopped {
@@ -280,4 +251,52 @@ fn print_report(
         }
     );
     Ok(())
+}
+
+/// How many accounts ended each way.
+fn counts_table(report: &ApplyReport) -> tabled::Table {
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for r in &report.results {
+        match counts.iter_mut().find(|(l, _)| *l == r.outcome.label()) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((r.outcome.label(), 1)),
+        }
+    }
+    let mut b = Builder::default();
+    b.push_record(["outcome", "accounts"]);
+    for (label, n) in &counts {
+        b.push_record([label.to_string(), n.to_string()]);
+    }
+    let mut t = b.build();
+    t.with(Style::rounded());
+    t
+}
+
+/// Every account that did not end sent, or whose post-steps failed, and why.
+fn problems_table(plan: &Plan, report: &ApplyReport) -> Option<tabled::Table> {
+    let problems: Vec<&AccountResult> = report
+        .results
+        .iter()
+        .filter(|r| !r.outcome.fine() || !r.step_failures.is_empty())
+        .collect();
+    if problems.is_empty() {
+        return None;
+    }
+    let mut b = Builder::default();
+    b.push_record(["account", "outcome", "why"]);
+    for r in problems {
+        let a = &plan.accounts[r.index];
+        let mut why = reason(&r.outcome).unwrap_or_default();
+        for f in &r.step_failures {
+            why.push_str(&format!("; post-step failed: {f}"));
+        }
+        b.push_record([
+            printable(a.user_principal_name.as_deref().unwrap_or(&a.id)),
+            r.outcome.label().to_owned(),
+            printable(&why),
+        ]);
+    }
+    let mut t = b.build();
+    t.with(Style::rounded());
+    Some(t)
 }
