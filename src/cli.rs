@@ -8,10 +8,18 @@ use crate::bench::{BenchApplyArgs, BenchArgs, BenchExportArgs};
 use crate::pipeline::{ReviewFlags, ScanFlags};
 use crate::report::Format;
 
+/// The version and the commit it was built from (`unknown` from a source archive).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("B2BREADY_COMMIT"),
+    ")"
+);
+
 /// Decides, account by account, whether a Microsoft Entra tenant's internal accounts used by
 /// outside people can be converted to B2B collaboration through the invitation API.
 #[derive(Debug, Parser)]
-#[command(name = "b2bready", version, about, max_term_width = 100)]
+#[command(name = "b2bready", version = VERSION, about, max_term_width = 100)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

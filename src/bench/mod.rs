@@ -100,9 +100,17 @@ pub(crate) fn start_simulator(
     Ok((sim, url))
 }
 
+/// The largest resident size of any child process waited for, in KiB (the kernel's
+/// high-water mark); 0 where the platform does not keep one.
+#[cfg(unix)]
 pub(crate) fn peak_children_kib() -> u64 {
     nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN)
         .map_or(0, |u| u.max_rss().max(0) as u64)
+}
+
+#[cfg(not(unix))]
+pub(crate) fn peak_children_kib() -> u64 {
+    0
 }
 
 /// Runs a measured command; exit code 1 (findings fail the build) is a normal outcome.
