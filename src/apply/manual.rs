@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use super::journal::{Event, Record};
 use super::{ApplyError, ApplyOptions};
-use crate::output::csv::column;
+use crate::output::csv::{Column, column};
 use crate::plan::{Plan, PlannedAccount, PostStep};
 
 /// Writes the file when any account has a manual step; returns how many accounts have one.
@@ -54,7 +54,7 @@ pub(super) fn write(
 }
 
 /// The rows of the file: every step without a Graph request of the given accounts.
-fn columns(plan: &Plan, accounts: &BTreeSet<usize>) -> Vec<polars::prelude::Column> {
+fn columns<'a>(plan: &'a Plan, accounts: &BTreeSet<usize>) -> Vec<Column<'a>> {
     let rows: Vec<(&PlannedAccount, &PostStep)> = accounts
         .iter()
         .map(|&i| &plan.accounts[i])

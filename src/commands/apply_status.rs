@@ -62,7 +62,7 @@ fn csv(rows: &[StatusRow], out: &mut dyn Write) -> Result<(), Error> {
         column("days_pending", days.iter().map(|d| d.as_deref())),
         column("detail", rows.iter().map(|r| r.detail.as_deref())),
     ];
-    crate::output::csv::write_columns(columns, out, "the status").map_err(stdout_output)
+    crate::output::csv::stream_columns(columns, out, "the status").map_err(stdout_output)
 }
 
 fn table(rows: &[StatusRow], out: &mut dyn Write) -> Result<(), Error> {

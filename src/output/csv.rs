@@ -1,16 +1,16 @@
-//! CSV for people: every cell formula-safe, columns of equal length written by polars.
+//! CSV for people: every cell formula-safe, columns of equal length written by the `csv` crate.
+//! A file starts with a UTF-8 byte order mark: without one, Excel on Windows reads it in the
+//! ANSI code page and mangles every name outside ASCII. Standard output gets none, since what
+//! reads a pipe is a program.
 
+use std::borrow::Cow;
 use std::io::Write;
-
-use polars::prelude::{
-    Column, CsvWriter, DataFrame, IntoColumn, NewChunkedArray, PlSmallStr, SerWriter, StringChunked,
-};
 
 use super::OutputError;
 
 /// Makes a value safe for a spreadsheet cell: a leading `=`, `+`, `-`, `@`, tab or carriage
 /// return would make Excel or LibreOffice run it as a formula, so it gets a `'` in front.
-pub fn formula_safe(value: &str) -> std::borrow::Cow<'_, str> {
+pub fn formula_safe(value: &str) -> Cow<'_, str> {
     if value.starts_with([
         '=', '+', '-', '@', '\t', '\r', '\u{FF1D}', '\u{FF0B}', '\u{FF0D}', '\u{FF20}',
     ]) {
@@ -20,51 +20,125 @@ pub fn formula_safe(value: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// A text column of formula-safe cells.
-pub fn column<'a>(name: &str, values: impl Iterator<Item = Option<&'a str>>) -> Column {
-    StringChunked::from_iter_options(PlSmallStr::from(name), values.map(|v| v.map(formula_safe)))
-        .into_column()
+/// A named column of formula-safe cells; a missing value is an empty cell.
+pub struct Column<'a> {
+    name: &'static str,
+    cells: Vec<Option<Cow<'a, str>>>,
 }
 
-/// Turns a polars error into a render error of `what`.
-pub fn render_error(what: &str) -> impl Fn(polars::prelude::PolarsError) -> OutputError + '_ {
-    move |e| OutputError::Render {
-        what: what.into(),
-        message: e.to_string(),
+/// A text column of formula-safe cells.
+pub fn column<'a>(name: &'static str, values: impl Iterator<Item = Option<&'a str>>) -> Column<'a> {
+    Column {
+        name,
+        cells: values.map(|v| v.map(formula_safe)).collect(),
     }
+}
+
+/// Where rows go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    /// The start of a file: byte order mark, then header.
+    File,
+    /// The start of standard output: header only.
+    Stream,
+    /// After earlier rows of the same file: rows only.
+    Continued,
 }
 
 /// Writes columns of equal length as one CSV file.
 pub fn write_columns(
-    columns: Vec<Column>,
+    columns: Vec<Column<'_>>,
     out: &mut dyn Write,
     what: &str,
 ) -> Result<(), OutputError> {
-    let df = DataFrame::new_infer_height(columns).map_err(render_error(what))?;
-    write_frame(df, out, what)
+    write_rows(&columns, out, what, Start::File)
 }
 
-/// Writes a frame with its header.
-pub fn write_frame(df: DataFrame, out: &mut dyn Write, what: &str) -> Result<(), OutputError> {
-    write_rows(df, out, what, true)
+/// Writes columns of equal length to standard output.
+pub fn stream_columns(
+    columns: Vec<Column<'_>>,
+    out: &mut dyn Write,
+    what: &str,
+) -> Result<(), OutputError> {
+    write_rows(&columns, out, what, Start::Stream)
 }
 
-/// Writes a frame's rows, after the header when `header`.
+fn csv_error(what: &str) -> impl Fn(csv::Error) -> OutputError + '_ {
+    move |e| match e.into_kind() {
+        csv::ErrorKind::Io(e) => OutputError::Write(e),
+        other => OutputError::Render {
+            what: what.into(),
+            message: format!("{other:?}"),
+        },
+    }
+}
+
+/// Writes the rows the columns hold, with what `start` asks for in front of them.
 pub fn write_rows(
-    mut df: DataFrame,
+    columns: &[Column<'_>],
     out: &mut dyn Write,
     what: &str,
-    header: bool,
+    start: Start,
 ) -> Result<(), OutputError> {
-    CsvWriter::new(out)
-        .include_header(header)
-        .finish(&mut df)
-        .map_err(render_error(what))
+    let rows = columns.first().map_or(0, |c| c.cells.len());
+    if let Some(c) = columns.iter().find(|c| c.cells.len() != rows) {
+        return Err(OutputError::Render {
+            what: what.into(),
+            message: format!("column {} has {} rows, not {rows}", c.name, c.cells.len()),
+        });
+    }
+    if start == Start::File {
+        out.write_all("\u{FEFF}".as_bytes())?;
+    }
+    let mut writer = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(out);
+    if start != Start::Continued {
+        writer
+            .write_record(columns.iter().map(|c| c.name))
+            .map_err(csv_error(what))?;
+    }
+    for row in 0..rows {
+        let cells = columns
+            .iter()
+            .map(|c| c.cells[row].as_deref().unwrap_or(""));
+        writer.write_record(cells).map_err(csv_error(what))?;
+    }
+    writer.flush()?;
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn written(start: Start) -> String {
+        let mut out = Vec::new();
+        let columns = [
+            column("name", [Some("Zoë"), None].into_iter()),
+            column("note", [Some("a, \"b\"\nc"), Some("=1")].into_iter()),
+        ];
+        write_rows(&columns, &mut out, "test", start).expect("write");
+        String::from_utf8(out).expect("utf-8")
+    }
+
+    #[test]
+    fn files_start_with_a_byte_order_mark_and_streams_do_not() {
+        let rows = "Zoë,\"a, \"\"b\"\"\nc\"\n,'=1\n";
+        assert_eq!(written(Start::File), format!("\u{FEFF}name,note\n{rows}"));
+        assert_eq!(written(Start::Stream), format!("name,note\n{rows}"));
+        assert_eq!(written(Start::Continued), rows);
+    }
+
+    #[test]
+    fn columns_of_unequal_length_are_refused() {
+        let columns = [
+            column("a", [Some("1")].into_iter()),
+            column("b", [].into_iter()),
+        ];
+        let e = write_rows(&columns, &mut Vec::new(), "x.csv", Start::File);
+        assert!(e.is_err_and(|e| e.to_string().contains("column b has 0 rows")));
+    }
 
     #[test]
     fn formula_cells_are_neutralised() {

@@ -127,6 +127,7 @@ pub fn build(
         snapshot: SnapshotRef {
             manifest_sha256: manifest_sha256.into(),
             exported_at: result.manifest.exported_at.clone(),
+            cloud: result.manifest.cloud.clone(),
         },
         options: options_record(result, options, redirect_url),
         accounts,

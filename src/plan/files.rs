@@ -86,8 +86,9 @@ pub fn powershell(plan: &Plan) -> String {
     s.push_str("$ErrorActionPreference = 'Stop'\n");
     let _ = writeln!(
         s,
-        "Connect-MgGraph -TenantId {} -Scopes {scopes} -NoWelcome",
-        quote(&plan.tenant_id)
+        "Connect-MgGraph -TenantId {}{} -Scopes {scopes} -NoWelcome",
+        quote(&plan.tenant_id),
+        environment(plan.snapshot.cloud.as_deref()),
     );
     s.push_str("$failures = [System.Collections.Generic.List[object]]::new()\n$converted = 0\n\n");
     for a in &plan.accounts {
@@ -96,6 +97,17 @@ pub fn powershell(plan: &Plan) -> String {
     s.push_str("if ($failures.Count -gt 0) {\n    Write-Warning \"$($failures.Count) account(s) failed; $converted converted.\"\n    $failures | Format-Table -AutoSize -Wrap\n    exit 1\n}\n");
     s.push_str("Write-Host \"$converted account(s) converted.\"\n");
     s
+}
+
+/// `Connect-MgGraph -Environment` for the snapshot's cloud (the module's own names, as
+/// `Get-MgEnvironment` lists them); nothing for the global service, the module's default.
+fn environment(cloud: Option<&str>) -> &'static str {
+    match cloud {
+        Some("usgov") => " -Environment USGov",
+        Some("usgovdod") => " -Environment USGovDoD",
+        Some("china") => " -Environment China",
+        _ => "",
+    }
 }
 
 fn account_block(s: &mut String, a: &PlannedAccount) {
@@ -196,7 +208,8 @@ pub fn render(plan: &Plan) -> Result<Vec<(String, Vec<u8>)>, OutputError> {
     for (name, body) in batches(plan) {
         files.push((format!("batches/{name}"), json_bytes(&body, &name)?));
     }
-    files.push(("invite.ps1".into(), powershell(plan).into_bytes()));
+    let script = format!("{}{}", super::powershell::BOM, powershell(plan));
+    files.push(("invite.ps1".into(), script.into_bytes()));
     let mut review = Vec::new();
     review_csv(plan, &mut review)?;
     files.push(("review.csv".into(), review));

@@ -118,6 +118,10 @@ pub struct SnapshotRef {
     /// sha256 of the snapshot's manifest.json, which itself holds every collection's digest.
     pub manifest_sha256: String,
     pub exported_at: Option<String>,
+    /// The cloud the snapshot was exported from (`global`, `usgov`, `usgovdod`, `china`), so
+    /// `invite.ps1` signs in to the same one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloud: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,45 +1,54 @@
 //! `findings.csv` and `verdicts.csv`, flattened from the same DTOs as `findings.json` (so the
-//! two never diverge) and written by polars. Every cell is formula-safe. Rows are turned into
-//! columns in parallel chunks, which polars writes one after the other.
+//! two never diverge). Every cell is formula-safe. Chunks of rows are rendered in parallel and
+//! written one after the other.
 
 use std::io::Write;
 
-use polars::prelude::{DataFrame, PolarsResult};
 use rayon::prelude::*;
 
 use super::json::{finding, verdict};
 use crate::output::OutputError;
-use crate::output::csv::{column, render_error, write_frame, write_rows};
+use crate::output::csv::{Start, column, write_rows};
 use crate::scan::ScanResult;
 
 const CHUNK: usize = 32_768;
 
-/// Chunks turned into frames in parallel at a time: bounds the memory to this many chunks,
-/// however many rows there are.
+/// Chunks rendered in parallel at a time: bounds the memory to this many chunks, however many
+/// rows there are.
 const CHUNKS_AT_A_TIME: usize = 8;
 
-/// Builds one frame per chunk, a few chunks at a time in parallel, and writes each in order as
-/// it is built (the header once), so the rows never sit in memory all together.
+/// Renders one chunk of rows into a buffer.
+type Render<'r, T> = dyn Fn(&[T], &mut Vec<u8>, Start) -> Result<(), OutputError> + Sync + 'r;
+
+/// Renders the rows a chunk at a time, a few chunks in parallel, and writes each in order as it
+/// is done (the byte order mark and the header once), so the rows never sit in memory all
+/// together.
 fn write_chunked<T: Sync>(
     items: &[T],
-    build: impl Fn(&[T]) -> PolarsResult<DataFrame> + Sync,
+    render: &Render<'_, T>,
     out: &mut dyn Write,
-    what: &str,
 ) -> Result<(), OutputError> {
     if items.is_empty() {
-        let df = build(&[]).map_err(render_error(what))?;
-        return write_frame(df, out, what);
+        let mut buf = Vec::new();
+        render(&[], &mut buf, Start::File)?;
+        return Ok(out.write_all(&buf)?);
     }
-    let mut header = true;
-    for group in items.chunks(CHUNK * CHUNKS_AT_A_TIME) {
-        let frames: Vec<DataFrame> = group
+    for (g, group) in items.chunks(CHUNK * CHUNKS_AT_A_TIME).enumerate() {
+        let buffers: Vec<Vec<u8>> = group
             .par_chunks(CHUNK)
-            .map(&build)
-            .collect::<PolarsResult<_>>()
-            .map_err(render_error(what))?;
-        for df in frames {
-            write_rows(df, out, what, header)?;
-            header = false;
+            .enumerate()
+            .map(|(c, chunk)| {
+                let start = if g == 0 && c == 0 {
+                    Start::File
+                } else {
+                    Start::Continued
+                };
+                let mut buf = Vec::with_capacity(chunk.len() * 256);
+                render(chunk, &mut buf, start).map(|()| buf)
+            })
+            .collect::<Result<_, _>>()?;
+        for buf in buffers {
+            out.write_all(&buf)?;
         }
     }
     Ok(())
@@ -52,74 +61,82 @@ fn yes_no(b: bool) -> &'static str {
 pub fn render_findings(result: &ScanResult, out: &mut dyn Write) -> Result<(), OutputError> {
     write_chunked(
         &result.findings,
-        |chunk| {
+        &|chunk, buf, start| {
             let rows: Vec<_> = chunk.iter().map(|f| finding(result, f)).collect();
             let evidence: Vec<String> = rows
                 .iter()
                 .map(|r| serde_json::to_string(&r.evidence).unwrap_or_default())
                 .collect();
-            DataFrame::new_infer_height(vec![
-                column("rule", rows.iter().map(|r| Some(r.rule))),
-                column("severity", rows.iter().map(|r| Some(r.severity))),
-                column("subject_type", rows.iter().map(|r| Some(r.subject.kind))),
-                column("subject_id", rows.iter().map(|r| Some(r.subject.id))),
-                column(
-                    "user_principal_name",
-                    rows.iter().map(|r| r.subject.user_principal_name),
-                ),
-                column("mail", rows.iter().map(|r| r.subject.mail)),
-                column("message", rows.iter().map(|r| Some(r.message.as_str()))),
-                column("evidence", evidence.iter().map(|e| Some(e.as_str()))),
-                column(
-                    "fingerprint",
-                    rows.iter().map(|r| Some(r.fingerprint.as_str())),
-                ),
-                column("fails", rows.iter().map(|r| Some(yes_no(r.fails)))),
-                column("accepted", rows.iter().map(|r| Some(yes_no(r.accepted)))),
-                column(
-                    "exception_reason",
-                    rows.iter().map(|r| r.exception.as_ref().map(|e| e.reason)),
-                ),
-                column(
-                    "exception_owner",
-                    rows.iter()
-                        .map(|r| r.exception.as_ref().and_then(|e| e.owner)),
-                ),
-                column(
-                    "exception_expires",
-                    rows.iter()
-                        .map(|r| r.exception.as_ref().and_then(|e| e.expires.as_deref())),
-                ),
-                column("baseline", rows.iter().map(|r| r.baseline)),
-            ])
+            write_rows(
+                &[
+                    column("rule", rows.iter().map(|r| Some(r.rule))),
+                    column("severity", rows.iter().map(|r| Some(r.severity))),
+                    column("subject_type", rows.iter().map(|r| Some(r.subject.kind))),
+                    column("subject_id", rows.iter().map(|r| Some(r.subject.id))),
+                    column(
+                        "user_principal_name",
+                        rows.iter().map(|r| r.subject.user_principal_name),
+                    ),
+                    column("mail", rows.iter().map(|r| r.subject.mail)),
+                    column("message", rows.iter().map(|r| Some(r.message.as_str()))),
+                    column("evidence", evidence.iter().map(|e| Some(e.as_str()))),
+                    column(
+                        "fingerprint",
+                        rows.iter().map(|r| Some(r.fingerprint.as_str())),
+                    ),
+                    column("fails", rows.iter().map(|r| Some(yes_no(r.fails)))),
+                    column("accepted", rows.iter().map(|r| Some(yes_no(r.accepted)))),
+                    column(
+                        "exception_reason",
+                        rows.iter().map(|r| r.exception.as_ref().map(|e| e.reason)),
+                    ),
+                    column(
+                        "exception_owner",
+                        rows.iter()
+                            .map(|r| r.exception.as_ref().and_then(|e| e.owner)),
+                    ),
+                    column(
+                        "exception_expires",
+                        rows.iter()
+                            .map(|r| r.exception.as_ref().and_then(|e| e.expires.as_deref())),
+                    ),
+                    column("baseline", rows.iter().map(|r| r.baseline)),
+                ],
+                buf,
+                "findings.csv",
+                start,
+            )
         },
         out,
-        "findings.csv",
     )
 }
 
 pub fn render_verdicts(result: &ScanResult, out: &mut dyn Write) -> Result<(), OutputError> {
     write_chunked(
         &result.verdicts,
-        |chunk| {
+        &|chunk, buf, start| {
             let rows: Vec<_> = chunk.iter().map(|v| verdict(result, v)).collect();
             let blockers: Vec<String> = rows.iter().map(|r| r.blockers.join(";")).collect();
             let warnings: Vec<String> = rows.iter().map(|r| r.warnings.join(";")).collect();
-            DataFrame::new_infer_height(vec![
-                column("id", rows.iter().map(|r| Some(r.id))),
-                column(
-                    "user_principal_name",
-                    rows.iter().map(|r| r.user_principal_name),
-                ),
-                column("display_name", rows.iter().map(|r| r.display_name)),
-                column("mail", rows.iter().map(|r| r.mail)),
-                column("verdict", rows.iter().map(|r| Some(r.verdict))),
-                column("reason", rows.iter().map(|r| r.reason.as_deref())),
-                column("blockers", blockers.iter().map(|b| Some(b.as_str()))),
-                column("warnings", warnings.iter().map(|w| Some(w.as_str()))),
-            ])
+            write_rows(
+                &[
+                    column("id", rows.iter().map(|r| Some(r.id))),
+                    column(
+                        "user_principal_name",
+                        rows.iter().map(|r| r.user_principal_name),
+                    ),
+                    column("display_name", rows.iter().map(|r| r.display_name)),
+                    column("mail", rows.iter().map(|r| r.mail)),
+                    column("verdict", rows.iter().map(|r| Some(r.verdict))),
+                    column("reason", rows.iter().map(|r| r.reason.as_deref())),
+                    column("blockers", blockers.iter().map(|b| Some(b.as_str()))),
+                    column("warnings", warnings.iter().map(|w| Some(w.as_str()))),
+                ],
+                buf,
+                "verdicts.csv",
+                start,
+            )
         },
         out,
-        "verdicts.csv",
     )
 }

@@ -61,11 +61,16 @@ fn read_csv(path: &Path) -> Result<Rows, InputError> {
             LIST_LIMIT / crate::files::MIB
         )));
     }
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(file, LIST_LIMIT), &mut bytes)
+        .map_err(|e| err(e.to_string()))?;
+    // Excel's "CSV UTF-8" starts with a byte order mark, which is not part of the first cell.
+    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .trim(csv::Trim::All)
-        .from_reader(std::io::Read::take(file, LIST_LIMIT));
+        .from_reader(body);
     let mut rows = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|e| err(e.to_string()))?;

@@ -155,6 +155,27 @@ fn scope_all_and_scope_file_change_who_is_judged() {
             .as_str()
             .is_some_and(|w| w.contains("nobody@contoso.com"))
     );
+
+    // Excel saves "CSV UTF-8" with a byte order mark: the header is still a header.
+    let marked = dir.path().join("scope-excel.csv");
+    let mut bytes = b"\xEF\xBB\xBF".to_vec();
+    bytes.extend(std::fs::read(&list).expect("read"));
+    std::fs::write(&marked, bytes).expect("write");
+    let from_excel = json(&["--scope-file", marked.to_str().expect("utf-8")]);
+    assert_eq!(from_excel["summary"], listed["summary"]);
+    assert_eq!(from_excel["warnings"], listed["warnings"]);
+    let identities = dir.path().join("ids-excel.csv");
+    let mut bytes = b"\xEF\xBB\xBF".to_vec();
+    bytes.extend(std::fs::read(fixtures().join("contoso-identities.csv")).expect("read"));
+    std::fs::write(&identities, bytes).expect("write");
+    let with_ids = json(&["--external-identities", identities.to_str().expect("utf-8")]);
+    assert!(
+        with_ids["rules"]
+            .as_array()
+            .expect("rules")
+            .iter()
+            .all(|r| r["status"] == "evaluated")
+    );
 }
 
 #[test]

@@ -14,6 +14,7 @@ mod hostile_files;
 mod hostile_rules;
 mod hostile_simulator;
 mod plan;
+mod powershell;
 mod recheck;
 mod reports;
 mod review;
