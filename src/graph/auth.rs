@@ -44,6 +44,9 @@ pub enum Credential {
     /// A person at a keyboard: the device code flow, then a refresh token for the other
     /// resource, so one sign-in serves Graph and ARM.
     DeviceCode { tenant: String, client_id: String },
+    /// The Azure CLI's session (`az login`): `az account get-access-token` per resource,
+    /// for the tenant given or the CLI's default one.
+    AzureCli { tenant: Option<String> },
     /// A token acquired beforehand (e.g. `az account get-access-token`), per resource.
     Tokens {
         graph: Option<Secret>,
@@ -133,7 +136,8 @@ impl Auth {
             Credential::ClientSecret { .. }
             | Credential::Certificate { .. }
             | Credential::Federated { .. }
-            | Credential::DeviceCode { .. } => true,
+            | Credential::DeviceCode { .. }
+            | Credential::AzureCli { .. } => true,
             Credential::Tokens { graph, arm } => match resource {
                 Resource::Graph => graph.is_some(),
                 Resource::Arm => arm.is_some(),
@@ -195,6 +199,13 @@ impl Auth {
                         ("grant_type", "client_credentials"),
                     ],
                 )?
+            }
+            Credential::AzureCli { tenant } => {
+                let root = match resource {
+                    Resource::Graph => &self.endpoints.graph,
+                    Resource::Arm => &self.endpoints.arm,
+                };
+                super::azcli::token(tenant.as_deref(), root)?
             }
             Credential::DeviceCode { tenant, client_id } => {
                 let refresh = self.refresh.lock().ok().and_then(|r| r.clone());

@@ -1,30 +1,31 @@
 //! Client certificates: a PEM file (key and certificate) or a PKCS#12 archive, turned into the
-//! signed client assertion (an RS256 JWT whose `x5t` names the certificate) that the token
-//! endpoint accepts in place of a secret.
+//! signed client assertion the token endpoint accepts in place of a secret, in the form Entra
+//! documents today: a PS256 JWT (RSA-PSS with SHA-256) whose `x5t#S256` is the certificate's
+//! SHA-256 thumbprint, with a random `jti` per assertion. Signing is aws-lc-rs's, the crypto
+//! library the TLS stack already uses.
 
 use std::path::Path;
+use std::sync::Arc;
 
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{RSA_PSS_SHA256, RsaKeyPair};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use rsa::RsaPrivateKey;
-use rsa::pkcs1::DecodeRsaPrivateKey;
-use rsa::pkcs8::DecodePrivateKey;
-use rsa::signature::{SignatureEncoding, Signer};
-use sha1::Digest as _;
+use sha2::Digest as _;
 
 use super::GraphError;
 
 /// A private key and its certificate's thumbprint. `Debug` shows neither key nor secret.
 #[derive(Clone)]
 pub struct ClientCertificate {
-    key: RsaPrivateKey,
-    /// base64url of the certificate's SHA-1 thumbprint.
-    pub x5t: String,
+    key: Arc<RsaKeyPair>,
+    /// base64url of the certificate's SHA-256 thumbprint.
+    pub x5t_s256: String,
 }
 
 impl std::fmt::Debug for ClientCertificate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "ClientCertificate(x5t {})", self.x5t)
+        write!(f, "ClientCertificate(x5t#S256 {})", self.x5t_s256)
     }
 }
 
@@ -49,8 +50,18 @@ pub fn pem_blocks(text: &str, label: &str) -> Vec<Vec<u8>> {
     out
 }
 
+/// base64url of the SHA-256 of a certificate's DER bytes (`x5t#S256`).
 pub fn thumbprint(cert_der: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(sha1::Sha1::digest(cert_der))
+    URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(cert_der))
+}
+
+fn rsa_key(der: &[u8], pkcs8: bool) -> Result<RsaKeyPair, String> {
+    let key = if pkcs8 {
+        RsaKeyPair::from_pkcs8(der)
+    } else {
+        RsaKeyPair::from_der(der)
+    };
+    key.map_err(|e| format!("private key: not an RSA key this build can use ({e})"))
 }
 
 impl ClientCertificate {
@@ -67,11 +78,9 @@ impl ClientCertificate {
                     .next()
                     .ok_or_else(|| bad("holds no CERTIFICATE block".into()))?;
                 let key = if let Some(der) = pem_blocks(text, "PRIVATE KEY").into_iter().next() {
-                    RsaPrivateKey::from_pkcs8_der(&der)
-                        .map_err(|e| bad(format!("private key: {e}")))?
+                    rsa_key(&der, true).map_err(bad)?
                 } else if let Some(der) = pem_blocks(text, "RSA PRIVATE KEY").into_iter().next() {
-                    RsaPrivateKey::from_pkcs1_der(&der)
-                        .map_err(|e| bad(format!("private key: {e}")))?
+                    rsa_key(&der, false).map_err(bad)?
                 } else {
                     return Err(bad("holds no unencrypted RSA private key".into()));
                 };
@@ -93,41 +102,76 @@ impl ClientCertificate {
                     .ok_or_else(|| bad("holds no certificate for its key".into()))?
                     .as_der()
                     .to_vec();
-                let key = RsaPrivateKey::from_pkcs8_der(chain.key().as_der())
-                    .map_err(|e| bad(format!("private key: {e}")))?;
+                let key = rsa_key(chain.key().as_der(), true).map_err(bad)?;
                 (key, cert)
             }
         };
         Ok(Self {
-            key,
-            x5t: thumbprint(&cert),
+            key: Arc::new(key),
+            x5t_s256: thumbprint(&cert),
         })
     }
 
     /// A client assertion for the token endpoint `audience`, valid for ten minutes.
     pub fn assertion(&self, client_id: &str, audience: &str) -> Result<String, GraphError> {
+        let failed =
+            |what: &str| GraphError::Auth(format!("cannot sign the client assertion: {what}"));
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        let jti = format!(
-            "{:032x}",
-            u128::from(now) << 64 | u128::from(std::process::id())
-        );
-        let header = serde_json::json!({"alg": "RS256", "typ": "JWT", "x5t": self.x5t});
+        let header = serde_json::json!({"alg": "PS256", "typ": "JWT", "x5t#S256": self.x5t_s256});
         let claims = serde_json::json!({"aud": audience, "iss": client_id, "sub": client_id,
-            "jti": jti, "nbf": now, "iat": now, "exp": now + 600});
+            "jti": random_uuid().ok_or_else(|| failed("no randomness for its jti"))?,
+            "nbf": now, "iat": now, "exp": now + 600});
         let signing_input = format!(
             "{}.{}",
             URL_SAFE_NO_PAD.encode(header.to_string()),
             URL_SAFE_NO_PAD.encode(claims.to_string())
         );
-        let signer = rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(self.key.clone());
-        let signature = signer
-            .try_sign(signing_input.as_bytes())
-            .map_err(|e| GraphError::Auth(format!("cannot sign the client assertion: {e}")))?;
+        let mut signature = vec![0; self.key.public_modulus_len()];
+        self.key
+            .sign(
+                &RSA_PSS_SHA256,
+                &SystemRandom::new(),
+                signing_input.as_bytes(),
+                &mut signature,
+            )
+            .map_err(|_| failed("the key refused to sign"))?;
         Ok(format!(
             "{signing_input}.{}",
-            URL_SAFE_NO_PAD.encode(signature.to_bytes())
+            URL_SAFE_NO_PAD.encode(signature)
         ))
+    }
+}
+
+/// A random (version 4) UUID: each assertion's `jti` is unique, as Entra asks.
+fn random_uuid() -> Option<String> {
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b).ok()?;
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    Some(format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::random_uuid;
+
+    #[test]
+    fn every_jti_is_a_fresh_uuid() {
+        let a = random_uuid().expect("uuid");
+        let b = random_uuid().expect("uuid");
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 36);
+        assert_eq!(&a[14..15], "4");
+        assert!(matches!(&a[19..20], "8" | "9" | "a" | "b"), "{a}");
     }
 }

@@ -3,6 +3,7 @@
 //! refresh on 401).
 
 pub mod auth;
+pub mod azcli;
 pub mod cert;
 pub mod client;
 pub mod once;

@@ -52,6 +52,10 @@ pub struct SignInFlags {
     /// Sign in as a person: print a code to enter at the sign-in page, then wait.
     #[arg(long)]
     pub device_code: bool,
+    /// Sign in with the Azure CLI's session (az login): tokens from `az account
+    /// get-access-token`, asked for again as they near expiry.
+    #[arg(long, conflicts_with_all = ["device_code", "access_token_file"])]
+    pub azure_cli: bool,
     /// A Graph access token acquired beforehand, in a file (or B2BREADY_ACCESS_TOKEN).
     #[arg(long, value_name = "FILE")]
     pub access_token_file: Option<PathBuf>,
@@ -130,6 +134,11 @@ pub fn credential(args: &SignInFlags) -> Result<Credential, GraphError> {
         Some(p) => Some(read_secret(p)?),
         None => env_secret("B2BREADY_ARM_ACCESS_TOKEN"),
     };
+    if args.azure_cli {
+        return Ok(Credential::AzureCli {
+            tenant: args.tenant.clone(),
+        });
+    }
     if graph.is_some() {
         return Ok(Credential::Tokens { graph, arm });
     }
@@ -175,7 +184,7 @@ pub fn credential(args: &SignInFlags) -> Result<Credential, GraphError> {
             token_file: file.into(),
         }),
         _ => Err(GraphError::Config(
-            "no credentials: set AZURE_TENANT_ID and AZURE_CLIENT_ID with AZURE_CLIENT_SECRET or AZURE_FEDERATED_TOKEN_FILE, or pass --access-token-file (or set B2BREADY_ACCESS_TOKEN)".into(),
+            "no credentials: set AZURE_TENANT_ID and AZURE_CLIENT_ID with AZURE_CLIENT_SECRET or AZURE_FEDERATED_TOKEN_FILE, pass --azure-cli after az login, or pass --access-token-file (or set B2BREADY_ACCESS_TOKEN)".into(),
         )),
     }
 }
@@ -190,7 +199,7 @@ pub fn connect(args: &SignInFlags) -> Result<(Client, Option<String>), GraphErro
         | Credential::Certificate { tenant, .. }
         | Credential::Federated { tenant, .. }
         | Credential::DeviceCode { tenant, .. } => Some(tenant.clone()),
-        Credential::Tokens { .. } => args.tenant.clone(),
+        Credential::Tokens { .. } | Credential::AzureCli { .. } => args.tenant.clone(),
     };
     let auth = Auth::new(credential, endpoints.clone());
     let policy = RetryPolicy {

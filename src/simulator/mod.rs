@@ -154,8 +154,8 @@ pub struct Simulator {
     pub client_id: String,
     pub client_secret: String,
     pub token_lifetime_secs: u64,
-    /// The client certificate: its thumbprint and public key.
-    pub certificate: Option<(String, rsa::RsaPublicKey)>,
+    /// The client certificate: its SHA-256 thumbprint and public key (SubjectPublicKeyInfo DER).
+    pub certificate: Option<(String, Vec<u8>)>,
     /// The trusted federated credential: issuer and subject.
     pub federated: Option<(String, String)>,
     pub faults: Faults,
@@ -257,9 +257,8 @@ fn converted(collections: &HashMap<String, Served>) -> std::collections::HashSet
         .collect()
 }
 
-/// Reads the thumbprint and public key of a PEM certificate.
-pub fn load_certificate(path: &Path) -> Result<(String, rsa::RsaPublicKey), String> {
-    use rsa::pkcs8::DecodePublicKey;
+/// Reads the SHA-256 thumbprint and public key of a PEM certificate.
+pub fn load_certificate(path: &Path) -> Result<(String, Vec<u8>), String> {
     use x509_cert::der::{Decode, Encode};
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let der = crate::graph::cert::pem_blocks(&text, "CERTIFICATE")
@@ -273,9 +272,7 @@ pub fn load_certificate(path: &Path) -> Result<(String, rsa::RsaPublicKey), Stri
         .subject_public_key_info
         .to_der()
         .map_err(|e| format!("{}: {e}", path.display()))?;
-    let key = rsa::RsaPublicKey::from_public_key_der(&spki)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok((crate::graph::cert::thumbprint(&der), key))
+    Ok((crate::graph::cert::thumbprint(&der), spki))
 }
 
 impl Simulator {

@@ -286,18 +286,19 @@ fn jwt_part(jwt: &str, n: usize) -> Option<Value> {
     serde_json::from_slice(&bytes).ok()
 }
 
-/// An assertion signed with a certificate names it in its header (`x5t`).
+/// An assertion signed with a certificate names it in its header (`x5t#S256`, or the older
+/// `x5t`, which is refused below).
 fn certificate_assertion(jwt: &str) -> bool {
-    jwt_part(jwt, 0).is_some_and(|h| h.get("x5t").is_some())
+    jwt_part(jwt, 0).is_some_and(|h| h.get("x5t#S256").is_some() || h.get("x5t").is_some())
 }
 
-/// A certificate assertion is accepted when it names the registered certificate, its RS256
-/// signature verifies with that certificate's key, it is about this client and this token
-/// endpoint, and it has not expired.
+/// A certificate assertion is accepted when it is PS256, names the registered certificate by
+/// its SHA-256 thumbprint, its RSA-PSS signature verifies with that certificate's key, it is
+/// about this client and this token endpoint, it carries a `jti`, and it has not expired.
 fn certificate_ok(sim: &Simulator, jwt: &str, client_id: &str) -> bool {
+    use aws_lc_rs::signature::{RSA_PSS_2048_8192_SHA256, UnparsedPublicKey};
     use base64::Engine;
-    use rsa::signature::Verifier;
-    let Some((x5t, key)) = &sim.certificate else {
+    let Some((thumbprint, key)) = &sim.certificate else {
         return false;
     };
     let (Some(header), Some(claims)) = (jwt_part(jwt, 0), jwt_part(jwt, 1)) else {
@@ -309,18 +310,16 @@ fn certificate_ok(sim: &Simulator, jwt: &str, client_id: &str) -> bool {
     let Ok(signature) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(signature) else {
         return false;
     };
-    let Ok(signature) = rsa::pkcs1v15::Signature::try_from(signature.as_slice()) else {
-        return false;
-    };
-    let verifier = rsa::pkcs1v15::VerifyingKey::<sha2::Sha256>::new(key.clone());
+    let verifies = UnparsedPublicKey::new(&RSA_PSS_2048_8192_SHA256, key)
+        .verify(signing_input.as_bytes(), &signature)
+        .is_ok();
     let now = now_secs();
-    header["alg"] == "RS256"
-        && header["x5t"] == x5t.as_str()
-        && verifier
-            .verify(signing_input.as_bytes(), &signature)
-            .is_ok()
+    header["alg"] == "PS256"
+        && header["x5t#S256"] == thumbprint.as_str()
+        && verifies
         && claims["iss"] == client_id
         && claims["sub"] == client_id
+        && claims["jti"].as_str().is_some_and(|j| !j.is_empty())
         && claims["aud"]
             .as_str()
             .is_some_and(|a| a.ends_with("/oauth2/v2.0/token"))

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use crate::common::{SIM_SECRET, Simulator, contoso, stderr_of, verdicts_csv};
 
-const CONTOSO: &str = "2f6a3b1c-8d4e-4f5a-9b7c-1e2d3c4b5a69";
+pub(crate) const CONTOSO: &str = "2f6a3b1c-8d4e-4f5a-9b7c-1e2d3c4b5a69";
 
 /// Runs an export that must fail with exit code 2 and returns its stderr.
 fn refused(cmd: &mut assert_cmd::Command) -> String {

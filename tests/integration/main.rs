@@ -19,3 +19,5 @@ mod recheck;
 mod reports;
 mod review;
 mod rule_fixtures;
+#[cfg(unix)]
+mod signin;
