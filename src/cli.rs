@@ -60,6 +60,19 @@ pub enum Command {
     /// Measure the scan or the export on a generated tenant: wall time and peak memory.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Shell completions on standard output (e.g. `b2bready completions bash >
+    /// /etc/bash_completion.d/b2bready`, or for PowerShell add the output to $PROFILE).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Manual pages (roff) from the same declarations as --help: the main page on standard
+    /// output, or with --out a page per command (b2bready-scan.1, …).
+    Man {
+        /// Folder to write every page to.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
     /// The benchmark's baseline: parse users.jsonl with serde_json and rayon, nothing else.
     #[command(hide = true)]
     BenchBaseline { file: PathBuf },

@@ -3,6 +3,7 @@
 pub mod apply;
 mod apply_status;
 pub mod config;
+mod docs;
 pub mod export;
 pub mod generate;
 pub mod plan;
@@ -33,6 +34,8 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Command::Bench(BenchCommand::Export(args)) => crate::bench::export(args),
         Command::Bench(BenchCommand::Review(args)) => crate::bench::review(args),
         Command::Bench(BenchCommand::Apply(args)) => crate::bench::apply(args),
+        Command::Completions { shell } => docs::completions(shell),
+        Command::Man { out } => docs::man(out.as_deref()),
         Command::BenchBaseline { file } => crate::bench::baseline(&file),
     }
 }

@@ -316,3 +316,56 @@ fn the_version_names_the_commit_it_was_built_from() {
         None => assert_eq!(commit, "unknown"),
     }
 }
+
+#[test]
+fn completions_and_manual_pages_come_from_the_declared_flags() {
+    for (shell, marker, flag) in [
+        ("bash", "_b2bready()", "--azure-cli"),
+        ("zsh", "#compdef b2bready", "--azure-cli"),
+        ("fish", "complete -c b2bready", "-l azure-cli"),
+        ("powershell", "Register-ArgumentCompleter", "--azure-cli"),
+    ] {
+        let o = bin().args(["completions", shell]).output().expect("run");
+        assert_eq!(o.status.code(), Some(0), "{shell}");
+        let text = String::from_utf8(o.stdout).expect("utf-8");
+        assert!(text.contains(marker), "{shell}: {text:.200}");
+        assert!(text.contains(flag), "{shell}");
+    }
+    let o = bin().arg("man").output().expect("run");
+    assert_eq!(o.status.code(), Some(0));
+    let page = String::from_utf8(o.stdout).expect("utf-8");
+    assert!(page.contains(".TH b2bready 1"), "{page:.300}");
+
+    let dir = tempfile::tempdir().expect("temp");
+    bin()
+        .args(["man", "--out"])
+        .arg(dir.path())
+        .assert()
+        .code(0);
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .expect("read_dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    for expected in [
+        "b2bready.1",
+        "b2bready-scan.1",
+        "b2bready-apply.1",
+        "b2bready-rules-explain.1",
+        "b2bready-bench-scan.1",
+    ] {
+        assert!(
+            names.iter().any(|n| n == expected),
+            "{expected} in {names:?}"
+        );
+    }
+    assert!(
+        !names
+            .iter()
+            .any(|n| n.contains("bench-baseline") || n.contains("help")),
+        "{names:?}"
+    );
+    let scan = std::fs::read_to_string(dir.path().join("b2bready-scan.1")).expect("page");
+    assert!(scan.contains(".TH b2bready-scan 1"), "{scan:.300}");
+    assert!(scan.contains("\\-\\-external\\-identities"), "{scan:.2000}");
+}
