@@ -47,6 +47,15 @@ pub enum Credential {
     /// The Azure CLI's session (`az login`): `az account get-access-token` per resource,
     /// for the tenant given or the CLI's default one.
     AzureCli { tenant: Option<String> },
+    /// An Azure managed identity (`--managed-identity`), system- or user-assigned.
+    ManagedIdentity(super::hosted::ManagedIdentity),
+    /// An Azure Pipelines service connection (`--azure-pipelines`): the job's OIDC token,
+    /// asked for at every sign-in and exchanged like a federated one.
+    AzurePipelines {
+        tenant: String,
+        client_id: String,
+        connection: super::hosted::PipelinesConnection,
+    },
     /// A token acquired beforehand (e.g. `az account get-access-token`), per resource.
     Tokens {
         graph: Option<Secret>,
@@ -64,11 +73,11 @@ struct TokenResponse {
 }
 
 #[derive(Deserialize)]
-struct TokenError {
+pub(super) struct TokenError {
     #[serde(default)]
-    error: String,
+    pub(super) error: String,
     #[serde(default)]
-    error_description: String,
+    pub(super) error_description: String,
 }
 
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -79,28 +88,9 @@ const EARLY: Duration = Duration::from_secs(120);
 #[derive(Debug)]
 pub struct Auth {
     credential: Credential,
-    endpoints: Endpoints,
+    pub(super) endpoints: Endpoints,
     cache: Mutex<HashMap<Resource, (Secret, Instant)>>,
     refresh: Mutex<Option<Secret>>,
-}
-
-#[derive(Deserialize)]
-struct DeviceCode {
-    device_code: String,
-    #[serde(default)]
-    message: String,
-    #[serde(default = "five")]
-    interval: u64,
-    #[serde(default = "fifteen_minutes")]
-    expires_in: u64,
-}
-
-fn five() -> u64 {
-    5
-}
-
-fn fifteen_minutes() -> u64 {
-    900
 }
 
 pub const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
@@ -137,7 +127,9 @@ impl Auth {
             | Credential::Certificate { .. }
             | Credential::Federated { .. }
             | Credential::DeviceCode { .. }
-            | Credential::AzureCli { .. } => true,
+            | Credential::AzureCli { .. }
+            | Credential::ManagedIdentity(_)
+            | Credential::AzurePipelines { .. } => true,
             Credential::Tokens { graph, arm } => match resource {
                 Resource::Graph => graph.is_some(),
                 Resource::Arm => arm.is_some(),
@@ -201,11 +193,16 @@ impl Auth {
                 )?
             }
             Credential::AzureCli { tenant } => {
-                let root = match resource {
-                    Resource::Graph => &self.endpoints.graph,
-                    Resource::Arm => &self.endpoints.arm,
-                };
-                super::azcli::token(tenant.as_deref(), root)?
+                super::azcli::token(tenant.as_deref(), self.root(resource))?
+            }
+            Credential::ManagedIdentity(identity) => identity.token(http, self.root(resource))?,
+            Credential::AzurePipelines {
+                tenant,
+                client_id,
+                connection,
+            } => {
+                let assertion = connection.assertion(http)?;
+                self.exchange(http, tenant, client_id, &assertion, resource)?
             }
             Credential::DeviceCode { tenant, client_id } => {
                 let refresh = self.refresh.lock().ok().and_then(|r| r.clone());
@@ -232,17 +229,7 @@ impl Auth {
                     crate::files::read_text(token_file, super::signin::TOKEN_FILE_LIMIT).map_err(
                         |e| GraphError::Auth(format!("cannot read {}: {e}", token_file.display())),
                     )?;
-                self.client_credentials(
-                    http,
-                    tenant,
-                    &[
-                        ("client_id", client_id.as_str()),
-                        ("client_assertion_type", JWT_BEARER),
-                        ("client_assertion", assertion.trim()),
-                        ("scope", &self.scope(resource)),
-                        ("grant_type", "client_credentials"),
-                    ],
-                )?
+                self.exchange(http, tenant, client_id, assertion.trim(), resource)?
             }
         };
         if let Ok(mut cache) = self.cache.lock() {
@@ -252,81 +239,39 @@ impl Auth {
         Ok(token)
     }
 
-    /// Shows the person a code to enter in a browser, then polls until they have signed in.
-    fn device_code(
+    /// The service root a token for `resource` is for.
+    fn root(&self, resource: Resource) -> &str {
+        match resource {
+            Resource::Graph => &self.endpoints.graph,
+            Resource::Arm => &self.endpoints.arm,
+        }
+    }
+
+    /// Exchanges another identity provider's token for one of Entra's (workload identity
+    /// federation).
+    fn exchange(
         &self,
         http: &reqwest::blocking::Client,
         tenant: &str,
         client_id: &str,
+        assertion: &str,
         resource: Resource,
     ) -> Result<(Secret, Duration), GraphError> {
-        let url = format!("{}/{tenant}/oauth2/v2.0/devicecode", self.endpoints.login);
-        let scope = format!("{} offline_access", self.scope(resource));
-        let response = http
-            .post(&url)
-            .form(&[("client_id", client_id), ("scope", &scope)])
-            .send()
-            .map_err(|e| GraphError::Network {
-                url: url.clone(),
-                message: super::transport::describe(&e),
-            })?;
-        let text = response.text().unwrap_or_default();
-        let code: DeviceCode = serde_json::from_str(&text).map_err(|_| {
-            let e: TokenError = serde_json::from_str(&text).unwrap_or(TokenError {
-                error: "no device code".into(),
-                error_description: String::new(),
-            });
-            GraphError::Auth(format!(
-                "{}: {}",
-                e.error,
-                e.error_description.lines().next().unwrap_or("")
-            ))
-        })?;
-        eprintln!("{}", code.message);
-        let mut interval = Duration::from_secs(code.interval.max(1));
-        let deadline = Instant::now() + Duration::from_secs(code.expires_in);
-        let token_url = format!("{}/{tenant}/oauth2/v2.0/token", self.endpoints.login);
-        loop {
-            if Instant::now() > deadline {
-                return Err(GraphError::Auth(
-                    "the device code expired before sign-in finished".into(),
-                ));
-            }
-            std::thread::sleep(interval);
-            let response = http
-                .post(&token_url)
-                .form(&[
-                    ("grant_type", DEVICE_CODE_GRANT),
-                    ("client_id", client_id),
-                    ("device_code", &code.device_code),
-                ])
-                .send()
-                .map_err(|e| GraphError::Network {
-                    url: token_url.clone(),
-                    message: super::transport::describe(&e),
-                })?;
-            let ok = response.status().is_success();
-            let text = response.text().unwrap_or_default();
-            if ok {
-                return self.accept(&token_url, &text);
-            }
-            let e: TokenError = serde_json::from_str(&text).unwrap_or(TokenError {
-                error: "unknown".into(),
-                error_description: String::new(),
-            });
-            match e.error.as_str() {
-                "authorization_pending" => {}
-                "slow_down" => interval += Duration::from_secs(5),
-                _ => {
-                    let first = e.error_description.lines().next().unwrap_or("");
-                    return Err(GraphError::Auth(format!("{}: {first}", e.error)));
-                }
-            }
-        }
+        self.client_credentials(
+            http,
+            tenant,
+            &[
+                ("client_id", client_id),
+                ("client_assertion_type", JWT_BEARER),
+                ("client_assertion", assertion),
+                ("scope", &self.scope(resource)),
+                ("grant_type", "client_credentials"),
+            ],
+        )
     }
 
     /// Reads a token response, keeping a refresh token if one came with it.
-    fn accept(&self, url: &str, text: &str) -> Result<(Secret, Duration), GraphError> {
+    pub(super) fn accept(&self, url: &str, text: &str) -> Result<(Secret, Duration), GraphError> {
         let t: TokenResponse = serde_json::from_str(text)
             .map_err(|_| GraphError::Auth(format!("{url} answered without an access token")))?;
         if let (Some(r), Ok(mut slot)) = (t.refresh_token, self.refresh.lock()) {

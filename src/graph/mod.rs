@@ -6,6 +6,8 @@ pub mod auth;
 pub mod azcli;
 pub mod cert;
 pub mod client;
+mod device;
+pub mod hosted;
 pub mod once;
 pub mod signin;
 pub mod transport;

@@ -56,6 +56,15 @@ pub struct SignInFlags {
     /// get-access-token`, asked for again as they near expiry.
     #[arg(long, conflicts_with_all = ["device_code", "access_token_file"])]
     pub azure_cli: bool,
+    /// Sign in as the Azure resource's managed identity (App Service, Functions, Container
+    /// Apps, virtual machines); AZURE_CLIENT_ID picks a user-assigned one.
+    #[arg(long, conflicts_with_all = ["device_code", "access_token_file", "azure_cli"])]
+    pub managed_identity: bool,
+    /// Sign in with the Azure Pipelines service connection's workload identity federation
+    /// (SYSTEM_OIDCREQUESTURI, SYSTEM_ACCESSTOKEN, AZURESUBSCRIPTION_SERVICE_CONNECTION_ID,
+    /// AZURESUBSCRIPTION_CLIENT_ID, AZURESUBSCRIPTION_TENANT_ID).
+    #[arg(long, conflicts_with_all = ["device_code", "access_token_file", "azure_cli", "managed_identity"])]
+    pub azure_pipelines: bool,
     /// A Graph access token acquired beforehand, in a file (or B2BREADY_ACCESS_TOKEN).
     #[arg(long, value_name = "FILE")]
     pub access_token_file: Option<PathBuf>,
@@ -139,6 +148,16 @@ pub fn credential(args: &SignInFlags) -> Result<Credential, GraphError> {
             tenant: args.tenant.clone(),
         });
     }
+    if args.managed_identity {
+        return Ok(Credential::ManagedIdentity(
+            super::hosted::ManagedIdentity {
+                client_id: env_var("AZURE_CLIENT_ID"),
+            },
+        ));
+    }
+    if args.azure_pipelines {
+        return pipelines(args);
+    }
     if graph.is_some() {
         return Ok(Credential::Tokens { graph, arm });
     }
@@ -184,9 +203,38 @@ pub fn credential(args: &SignInFlags) -> Result<Credential, GraphError> {
             token_file: file.into(),
         }),
         _ => Err(GraphError::Config(
-            "no credentials: set AZURE_TENANT_ID and AZURE_CLIENT_ID with AZURE_CLIENT_SECRET or AZURE_FEDERATED_TOKEN_FILE, pass --azure-cli after az login, or pass --access-token-file (or set B2BREADY_ACCESS_TOKEN)".into(),
+            "no credentials: set AZURE_TENANT_ID and AZURE_CLIENT_ID with AZURE_CLIENT_SECRET or AZURE_FEDERATED_TOKEN_FILE, pass --azure-cli after az login, --managed-identity on an Azure resource, --azure-pipelines in a pipeline, or --access-token-file (or set B2BREADY_ACCESS_TOKEN)".into(),
         )),
     }
+}
+
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// The service connection a pipeline step sees; the tenant and client id as the AzureCLI@2
+/// task sets them, or as azure-identity names them.
+fn pipelines(args: &SignInFlags) -> Result<Credential, GraphError> {
+    let connection = super::hosted::PipelinesConnection::from_env()?;
+    let tenant = env_var("AZURESUBSCRIPTION_TENANT_ID")
+        .or_else(|| args.tenant.clone())
+        .ok_or_else(|| {
+            GraphError::Config(
+                "--azure-pipelines needs the tenant: AZURESUBSCRIPTION_TENANT_ID, AZURE_TENANT_ID or --tenant".into(),
+            )
+        })?;
+    let client_id = env_var("AZURESUBSCRIPTION_CLIENT_ID")
+        .or_else(|| env_var("AZURE_CLIENT_ID"))
+        .ok_or_else(|| {
+            GraphError::Config(
+                "--azure-pipelines needs the service connection's app: AZURESUBSCRIPTION_CLIENT_ID or AZURE_CLIENT_ID".into(),
+            )
+        })?;
+    Ok(Credential::AzurePipelines {
+        tenant,
+        client_id,
+        connection,
+    })
 }
 
 /// Signs in as the flags say and returns a client for Graph and ARM, with the tenant the
@@ -198,8 +246,11 @@ pub fn connect(args: &SignInFlags) -> Result<(Client, Option<String>), GraphErro
         Credential::ClientSecret { tenant, .. }
         | Credential::Certificate { tenant, .. }
         | Credential::Federated { tenant, .. }
-        | Credential::DeviceCode { tenant, .. } => Some(tenant.clone()),
-        Credential::Tokens { .. } | Credential::AzureCli { .. } => args.tenant.clone(),
+        | Credential::DeviceCode { tenant, .. }
+        | Credential::AzurePipelines { tenant, .. } => Some(tenant.clone()),
+        Credential::Tokens { .. }
+        | Credential::AzureCli { .. }
+        | Credential::ManagedIdentity(_) => args.tenant.clone(),
     };
     let auth = Auth::new(credential, endpoints.clone());
     let policy = RetryPolicy {

@@ -24,6 +24,7 @@ mod conversion;
 mod directory;
 mod faults;
 pub mod http;
+pub mod identity;
 mod ids;
 mod invite;
 mod keys;

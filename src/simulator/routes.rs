@@ -13,7 +13,7 @@ use super::Simulator;
 use super::faults::Fault;
 use super::http::Request;
 use super::respond::{graph_error, respond};
-use super::{arm, batch, collections, control, directory, invite, token, user_api};
+use super::{arm, batch, collections, control, directory, identity, invite, token, user_api};
 
 pub fn handle(sim: &Simulator, request: Request) {
     let Ok(url) = url::Url::parse(&format!("http://simulator{}", request.url())) else {
@@ -46,6 +46,9 @@ pub fn handle(sim: &Simulator, request: Request) {
     if path == "/_simulator" || path.starts_with("/_simulator/") {
         return control::serve(sim, request, &path);
     }
+    let Some(request) = identity::serve(sim, request, &path, &query) else {
+        return;
+    };
     graph(sim, request, &path, &query)
 }
 

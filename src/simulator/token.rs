@@ -26,7 +26,7 @@ pub(crate) struct DeviceCode {
 }
 
 /// 32 random bytes, base64url: nothing about one token tells another.
-fn random_token() -> Option<String> {
+pub(super) fn random_token() -> Option<String> {
     use base64::Engine;
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).ok()?;
@@ -46,7 +46,7 @@ fn user_code() -> Option<String> {
 }
 
 /// Entra's answer when it cannot issue anything right now (here: no randomness).
-fn unavailable(request: Request) {
+pub(super) fn unavailable(request: Request) {
     let e = oauth_error(
         "temporarily_unavailable",
         "AADSTS90033: A transient error has occurred. Please try again.",
@@ -67,7 +67,7 @@ fn field<'a>(form: &'a Form, k: &str) -> &'a str {
     form.get(k).map(String::as_str).unwrap_or("")
 }
 
-fn oauth_error(code: &str, text: &str) -> Value {
+pub(super) fn oauth_error(code: &str, text: &str) -> Value {
     json!({"error": code, "error_description": text})
 }
 
@@ -110,6 +110,20 @@ pub(super) fn device_code(sim: &Simulator, request: Request) {
     respond(request, 200, &body, &[])
 }
 
+/// Registers an access token the Graph and ARM routes will accept; returns its lifetime in
+/// seconds.
+pub(super) fn remember(sim: &Simulator, token: &str) -> u64 {
+    let lifetime = sim.faults.token_lifetime;
+    if let Ok(mut tokens) = sim.tokens.lock() {
+        let now = Instant::now();
+        if tokens.len() >= PRUNE_TOKENS_AT {
+            tokens.retain(|_, until| *until > now);
+        }
+        tokens.insert(token.to_owned(), now + Duration::from_secs(lifetime));
+    }
+    lifetime
+}
+
 /// Issues a random access token (and, for a person signed in with `refresh_for`'s client, a
 /// refresh token bound to that client).
 fn issue(sim: &Simulator, request: Request, refresh_for: Option<&str>) {
@@ -121,14 +135,7 @@ fn issue(sim: &Simulator, request: Request, refresh_for: Option<&str>) {
         Some((client, Some(refresh))) => Some((client, refresh)),
         None => None,
     };
-    let lifetime = sim.faults.token_lifetime;
-    if let Ok(mut tokens) = sim.tokens.lock() {
-        let now = Instant::now();
-        if tokens.len() >= PRUNE_TOKENS_AT {
-            tokens.retain(|_, until| *until > now);
-        }
-        tokens.insert(token.clone(), now + Duration::from_secs(lifetime));
-    }
+    let lifetime = remember(sim, &token);
     let mut body = json!({"token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime, "access_token": token});
     if let Some((client, refresh)) = refresh {
         if let Ok(mut r) = sim.refresh_tokens.lock() {
@@ -270,7 +277,7 @@ fn client_credentials(sim: &Simulator, request: Request, form: &Form) {
 }
 
 /// Seconds since the Unix epoch, as a JWT's `exp` counts them.
-fn now_secs() -> u64 {
+pub(super) fn now_secs() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())

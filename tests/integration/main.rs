@@ -4,6 +4,7 @@ mod apply;
 mod apply_faults;
 mod apply_runs;
 mod bad_input;
+mod certificates;
 mod ci_outputs;
 mod cli;
 mod common;
@@ -19,5 +20,4 @@ mod recheck;
 mod reports;
 mod review;
 mod rule_fixtures;
-#[cfg(unix)]
 mod signin;

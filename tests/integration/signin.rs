@@ -1,11 +1,16 @@
-//! Signing in the way people already work, against the simulator: the Azure CLI's session
-//! (`az login`), through a stand-in `az` on PATH that answers as the real one does.
+//! Signing in the way people and pipelines already work, against the simulator: the Azure
+//! CLI's session (`az login`, through a stand-in `az` on PATH that answers as the real one
+//! does), a managed identity (hosting platform and instance metadata service) and an Azure
+//! Pipelines service connection.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+#[cfg(unix)]
+use std::path::PathBuf;
 
-use crate::common::{SIM_CLIENT, Simulator, contoso, fixtures, stderr_of, verdicts_csv};
+use crate::common::{SIM_CLIENT, Simulator, contoso, stderr_of, verdicts_csv};
 use crate::export::CONTOSO;
 
+#[cfg(unix)]
 fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -13,6 +18,7 @@ fn now() -> i64 {
         .as_secs() as i64
 }
 
+#[cfg(unix)]
 /// A folder holding an `az` that logs its arguments and prints `answers` in turn (the shape of
 /// `az account get-access-token --output json`), then fails as the CLI does when signed out.
 fn fake_az(dir: &Path, answers: &[serde_json::Value]) -> PathBuf {
@@ -48,6 +54,7 @@ exit 1
     bin
 }
 
+#[cfg(unix)]
 fn calls(bin: &Path) -> Vec<String> {
     std::fs::read_to_string(bin.join("calls.log"))
         .unwrap_or_default()
@@ -57,6 +64,7 @@ fn calls(bin: &Path) -> Vec<String> {
 }
 
 /// An export through the simulator that signs in with `--azure-cli` and nothing else.
+#[cfg(unix)]
 fn export_with_cli(sim: &Simulator, bin: &Path, out: &Path) -> std::process::Output {
     sim.export(CONTOSO)
         .env_remove("AZURE_CLIENT_ID")
@@ -69,6 +77,7 @@ fn export_with_cli(sim: &Simulator, bin: &Path, out: &Path) -> std::process::Out
         .expect("run")
 }
 
+#[cfg(unix)]
 #[test]
 fn azure_cli_tokens_serve_graph_and_arm_and_are_asked_for_again_near_expiry() {
     let sim = Simulator::start(&contoso(), &[]);
@@ -121,6 +130,7 @@ fn azure_cli_tokens_serve_graph_and_arm_and_are_asked_for_again_near_expiry() {
     }
 }
 
+#[cfg(unix)]
 fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir).expect("read_dir") {
@@ -134,6 +144,7 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
+#[cfg(unix)]
 #[test]
 fn a_signed_out_or_missing_azure_cli_is_named_with_what_to_do() {
     let sim = Simulator::start(&contoso(), &[]);
@@ -185,84 +196,143 @@ fn a_signed_out_or_missing_azure_cli_is_named_with_what_to_do() {
     );
 }
 
-/// Signs `claims` under `header` with the example client key, RSA-PSS or PKCS#1 v1.5.
-fn signed(header: serde_json::Value, claims: serde_json::Value, pss: bool) -> String {
-    use aws_lc_rs::signature::{RSA_PKCS1_SHA256, RSA_PSS_SHA256, RsaKeyPair};
-    use base64::Engine;
-    let b64 = |v: &serde_json::Value| {
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
-    };
-    let pem = std::fs::read_to_string(fixtures().join("certs/client.pem")).expect("pem");
-    let der = &b2bready::graph::cert::pem_blocks(&pem, "PRIVATE KEY")[0];
-    let key = RsaKeyPair::from_pkcs8(der).expect("key");
-    let input = format!("{}.{}", b64(&header), b64(&claims));
-    let mut signature = vec![0; key.public_modulus_len()];
-    let padding: &'static dyn aws_lc_rs::signature::RsaEncoding = if pss {
-        &RSA_PSS_SHA256
-    } else {
-        &RSA_PKCS1_SHA256
-    };
-    key.sign(
-        padding,
-        &aws_lc_rs::rand::SystemRandom::new(),
-        input.as_bytes(),
-        &mut signature,
-    )
-    .expect("sign");
-    format!(
-        "{input}.{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(signature)
-    )
+/// An export through the simulator signed in with `flag` and the environment `env`, without
+/// the client secret.
+fn export_signed_in(
+    sim: &Simulator,
+    flag: &str,
+    env: &[(&str, &str)],
+    out: &Path,
+) -> std::process::Output {
+    let mut cmd = sim.export(CONTOSO);
+    cmd.env_remove("AZURE_CLIENT_SECRET")
+        .env_remove("IDENTITY_ENDPOINT")
+        .env_remove("IDENTITY_HEADER")
+        .env_remove("AZURE_POD_IDENTITY_AUTHORITY_HOST")
+        .arg(flag)
+        .arg("--out")
+        .arg(out);
+    for (k, v) in env {
+        if v.is_empty() {
+            cmd.env_remove(k);
+        } else {
+            cmd.env(k, v);
+        }
+    }
+    cmd.output().expect("run")
 }
 
-/// The assertion b2bready signs must be the form Entra documents today, so the simulator takes
-/// exactly that form: PS256, the certificate named by `x5t#S256`, a `jti`.
 #[test]
-fn the_simulator_takes_only_ps256_assertions_named_by_sha256_thumbprint() {
-    let certs = fixtures().join("certs");
+fn a_managed_identity_signs_in_on_a_hosting_platform_and_on_a_virtual_machine() {
+    use b2bready::simulator::identity::IDENTITY_HEADER;
+    let sim = Simulator::start(&contoso(), &["--expire-token-every", "5"]);
+    let dir = tempfile::tempdir().expect("temp");
+    let msi = format!("{}/msi/token", sim.url);
+    // App Service, Functions, Container Apps: the system-assigned identity.
+    let hosting = [
+        ("IDENTITY_ENDPOINT", msi.as_str()),
+        ("IDENTITY_HEADER", IDENTITY_HEADER),
+        ("AZURE_CLIENT_ID", ""),
+    ];
+    let out = dir.path().join("hosting");
+    let o = export_signed_in(&sim, "--managed-identity", &hosting, &out);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr_of(&o));
+    assert_eq!(verdicts_csv(&out, &[]), verdicts_csv(&contoso(), &[]));
+    // A virtual machine's metadata service, and a user-assigned identity by its client id.
+    let imds = [("AZURE_POD_IDENTITY_AUTHORITY_HOST", sim.url.as_str())];
+    let out = dir.path().join("vm");
+    let o = export_signed_in(&sim, "--managed-identity", &imds, &out);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr_of(&o));
+    assert_eq!(verdicts_csv(&out, &[]), verdicts_csv(&contoso(), &[]));
+
+    let refused = |env: &[(&str, &str)], name: &str| {
+        let o = export_signed_in(&sim, "--managed-identity", env, &dir.path().join(name));
+        let err = stderr_of(&o);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(
+            !err.contains(IDENTITY_HEADER),
+            "the header reached the log: {err}"
+        );
+        err
+    };
+    let wrong = [
+        ("IDENTITY_ENDPOINT", msi.as_str()),
+        ("IDENTITY_HEADER", "not-the-header"),
+    ];
+    assert!(refused(&wrong, "wrong").contains("401"));
+    let stranger = [
+        ("AZURE_POD_IDENTITY_AUTHORITY_HOST", sim.url.as_str()),
+        ("AZURE_CLIENT_ID", "00000000-0000-0000-0000-000000000000"),
+    ];
+    assert!(refused(&stranger, "stranger").contains("Identity not found"));
+    let nowhere = [("AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://127.0.0.1:9")];
+    assert!(refused(&nowhere, "nowhere").contains("no managed identity answered at"));
+    let clear = [
+        ("IDENTITY_ENDPOINT", "http://identity.example.com/msi/token"),
+        ("IDENTITY_HEADER", IDENTITY_HEADER),
+    ];
+    assert!(refused(&clear, "clear").contains("must be https"));
+}
+
+#[test]
+fn an_azure_pipelines_service_connection_asks_for_a_new_oidc_token_at_each_sign_in() {
+    use b2bready::simulator::identity::{PIPELINE_ACCESS_TOKEN, SERVICE_CONNECTION};
     let sim = Simulator::start(
         &contoso(),
         &[
-            "--client-certificate",
-            certs.join("cert.pem").to_str().expect("utf-8"),
+            "--federated-issuer",
+            "https://vstoken.dev.azure.com/4c2f3a6e-8f0b-4d7a-9a51-2b7c1d0e5f31",
+            "--federated-subject",
+            "sc://contoso/identity/b2bready-nightly",
+            "--expire-token-every",
+            "5",
         ],
     );
-    let pem = std::fs::read_to_string(certs.join("cert.pem")).expect("pem");
-    let thumbprint = b2bready::graph::cert::thumbprint(
-        &b2bready::graph::cert::pem_blocks(&pem, "CERTIFICATE")[0],
+    let dir = tempfile::tempdir().expect("temp");
+    let uri = format!(
+        "{}/contoso/_apis/distributedtask/hubs/build/plans/1/jobs/2/oidctoken",
+        sim.url
     );
-    let audience = format!("{}/{CONTOSO}/oauth2/v2.0/token", sim.url);
-    let claims = |jti: bool| {
-        let mut c = serde_json::json!({"aud": audience, "iss": SIM_CLIENT, "sub": SIM_CLIENT,
-            "nbf": now(), "iat": now(), "exp": now() + 600});
-        if jti {
-            c["jti"] = "8f0c5b8e-2f4e-4a8e-9d1c-3e5b7a9c1d2f".into();
-        }
-        c
-    };
-    let status = |assertion: String| {
-        reqwest::blocking::Client::new()
-            .post(&audience)
-            .form(&[
-                ("client_id", SIM_CLIENT),
-                (
-                    "client_assertion_type",
-                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-                ),
-                ("client_assertion", &assertion),
-                ("scope", &format!("{}/.default", sim.url)),
-                ("grant_type", "client_credentials"),
-            ])
-            .send()
-            .expect("token request")
-            .status()
-            .as_u16()
-    };
-    let ps256 = serde_json::json!({"alg": "PS256", "typ": "JWT", "x5t#S256": thumbprint});
-    assert_eq!(status(signed(ps256.clone(), claims(true), true)), 200);
-    assert_eq!(status(signed(ps256, claims(false), true)), 401, "no jti");
-    let rs256 = serde_json::json!({"alg": "RS256", "typ": "JWT", "x5t#S256": thumbprint});
-    assert_eq!(status(signed(rs256, claims(true), false)), 401, "RS256");
-    let sha1_name = serde_json::json!({"alg": "PS256", "typ": "JWT", "x5t": thumbprint});
-    assert_eq!(status(signed(sha1_name, claims(true), true)), 401, "x5t");
+    let job = [
+        ("SYSTEM_OIDCREQUESTURI", uri.as_str()),
+        ("SYSTEM_ACCESSTOKEN", PIPELINE_ACCESS_TOKEN),
+        (
+            "AZURESUBSCRIPTION_SERVICE_CONNECTION_ID",
+            SERVICE_CONNECTION,
+        ),
+        ("AZURESUBSCRIPTION_CLIENT_ID", SIM_CLIENT),
+        ("AZURESUBSCRIPTION_TENANT_ID", CONTOSO),
+        ("AZURE_CLIENT_ID", ""),
+        ("AZURE_TENANT_ID", ""),
+    ];
+    let out = dir.path().join("ok");
+    let o = export_signed_in(&sim, "--azure-pipelines", &job, &out);
+    let err = stderr_of(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert_eq!(verdicts_csv(&out, &[]), verdicts_csv(&contoso(), &[]));
+    // Tokens were expired on purpose: each renewal went through a fresh OIDC token.
+    assert!(!err.contains(" 0 token refreshes"), "{err}");
+    assert!(
+        !err.contains(PIPELINE_ACCESS_TOKEN),
+        "the job token reached the log"
+    );
+
+    let mut unmapped = job.to_vec();
+    unmapped[1] = ("SYSTEM_ACCESSTOKEN", "");
+    let o = export_signed_in(&sim, "--azure-pipelines", &unmapped, &dir.path().join("a"));
+    let err = stderr_of(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("SYSTEM_ACCESSTOKEN: $(System.AccessToken)"),
+        "{err}"
+    );
+    let mut other = job.to_vec();
+    other[2] = ("AZURESUBSCRIPTION_SERVICE_CONNECTION_ID", "someone-elses");
+    let o = export_signed_in(&sim, "--azure-pipelines", &other, &dir.path().join("b"));
+    let err = stderr_of(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("refused an OIDC token for service connection someone-elses"),
+        "{err}"
+    );
 }
