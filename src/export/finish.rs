@@ -3,12 +3,10 @@
 
 use std::path::Path;
 
-use sha2::{Digest, Sha256};
-
 use super::catalogue::COLLECTIONS;
 use super::state::State;
 use super::{ExportError, io};
-use crate::snapshot::lines::hex;
+use crate::snapshot::lines::sha256_hex_of;
 use crate::snapshot::manifest::{CollectionEntry, FORMAT, MANIFEST, Manifest, Status, Tool};
 
 /// A collection that was not collected, and why.
@@ -26,16 +24,8 @@ pub(super) fn finish_file(
     let final_name = format!("{name}.jsonl");
     let final_path = dir.join(&final_name);
     std::fs::rename(partial, &final_path)?;
-    let mut hasher = Sha256::new();
-    std::io::copy(
-        &mut std::io::BufReader::new(std::fs::File::open(&final_path)?),
-        &mut hasher,
-    )?;
-    Ok(CollectionEntry::ok(
-        final_name,
-        count,
-        hex(&hasher.finalize()),
-    ))
+    let digest = sha256_hex_of(std::fs::File::open(&final_path)?)?;
+    Ok(CollectionEntry::ok(final_name, count, digest))
 }
 
 pub(super) fn write_manifest(dir: &Path, state: &State, complete: bool) -> Result<(), ExportError> {

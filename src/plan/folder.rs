@@ -9,12 +9,12 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::{Plan, PlanError, files};
-use crate::snapshot::lines::hex;
+use crate::snapshot::lines::{hex, sha256_hex_of};
 
 /// The list of the folder's files and their digests, written last.
 pub const FILE_LIST: &str = "plan-files.json";
@@ -220,14 +220,13 @@ pub fn verify(dir: &Path, key: Option<&SigningKey>) -> Result<Seal, PlanError> {
             path: path.clone(),
             source,
         })?;
-        let mut hasher = Sha256::new();
-        std::io::copy(&mut std::io::Read::take(file, FILE_LIMIT), &mut hasher).map_err(
-            |source| PlanError::Read {
+        let actual = sha256_hex_of(std::io::Read::take(file, FILE_LIMIT)).map_err(|source| {
+            PlanError::Read {
                 path: path.clone(),
                 source,
-            },
-        )?;
-        if hex(&hasher.finalize()) != *digest {
+            }
+        })?;
+        if actual != *digest {
             return Err(edited(name, "was edited"));
         }
     }

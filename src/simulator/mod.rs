@@ -269,8 +269,8 @@ pub fn load_certificate(path: &Path) -> Result<(String, Vec<u8>), String> {
     let cert =
         x509_cert::Certificate::from_der(&der).map_err(|e| format!("{}: {e}", path.display()))?;
     let spki = cert
-        .tbs_certificate
-        .subject_public_key_info
+        .tbs_certificate()
+        .subject_public_key_info()
         .to_der()
         .map_err(|e| format!("{}: {e}", path.display()))?;
     Ok((crate::graph::cert::thumbprint(&der), spki))
