@@ -2,12 +2,15 @@
 //! and resumes that finish the rest, the prompt for the tenant id on a terminal, and the
 //! follow-up list of invitations pending for days.
 
+#[cfg(target_os = "linux")]
 use std::path::Path;
 
-use crate::apply::{
-    CONTOSO, apply, events, invitations, make_plan, planned, planned_ids, recorded_once,
-};
-use crate::common::{SIM_CLIENT, SIM_SECRET, Simulator, contoso, stderr_of};
+#[cfg(target_os = "linux")]
+use crate::apply::invitations;
+use crate::apply::{CONTOSO, apply, events, make_plan, planned, planned_ids, recorded_once};
+#[cfg(target_os = "linux")]
+use crate::common::{SIM_CLIENT, SIM_SECRET};
+use crate::common::{Simulator, contoso, stderr_of};
 
 #[test]
 fn waves_and_limits_choose_what_a_run_sends_and_resume_finishes_the_rest() {

@@ -145,22 +145,20 @@ fn a_list_that_is_some_other_file_is_refused_without_quoting_it() {
     }
 }
 
+/// Devices and FIFOs: Unix special files.
+#[cfg(unix)]
 #[test]
 fn special_files_are_refused_at_once() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = &work(dir.path());
     let snap = snapshot(d);
-    let mut specials = vec![PathBuf::from("/dev/zero")];
-    #[cfg(unix)]
-    {
-        let fifo = d.join("fifo");
-        let made = std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .expect("mkfifo");
-        assert!(made.success());
-        specials.push(fifo);
-    }
+    let fifo = d.join("fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    let specials = [PathBuf::from("/dev/zero"), fifo];
     for special in &specials {
         let s = special.to_str().expect("utf-8");
         for args in [
@@ -174,7 +172,6 @@ fn special_files_are_refused_at_once() {
             assert!(text.contains("not a regular file"), "{args:?}: {text}");
         }
     }
-    #[cfg(unix)]
     for name in ["manifest.json", "users.jsonl"] {
         let target = snap.join(name);
         std::fs::remove_file(&target).expect("remove");
