@@ -36,6 +36,7 @@ pub fn run(args: ApplyArgs) -> Result<u8, Error> {
             "apply sends invitations that cannot be undone: pass --yes to send without a terminal to confirm on, or --dry-run to only re-check".into(),
         ));
     }
+    same_cloud(&plan, &args.sign_in)?;
     let (client, _) = crate::graph::signin::connect(&args.sign_in)?;
     if args.status {
         return super::apply_status::print(&client, &plan, &journal, &args);
@@ -70,6 +71,21 @@ pub fn run(args: ApplyArgs) -> Result<u8, Error> {
 
 /// The plan's rule set and snapshot, ready to judge accounts again, once the snapshot is
 /// known to be the plan's own.
+/// A plan acts on the cloud its snapshot came from: signing in to another one would only fail
+/// later, with Entra's "tenant not found". Service roots given by hand are taken as they are.
+fn same_cloud(plan: &Plan, sign_in: &crate::graph::signin::SignInFlags) -> Result<(), Error> {
+    let overridden = sign_in.graph_url.is_some() || sign_in.login_url.is_some();
+    match plan.snapshot.cloud.as_deref() {
+        Some(cloud) if !overridden && cloud != sign_in.cloud.as_str() => {
+            Err(Error::Usage(format!(
+                "the plan was made from a snapshot of the {cloud} cloud, and this run signs in to {}: pass --cloud {cloud}",
+                sign_in.cloud.as_str()
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
 fn checker(args: &ApplyArgs, plan: &Plan) -> Result<crate::scan::recheck::Checker, Error> {
     let snapshot = args.snapshot.as_deref().ok_or_else(|| {
         Error::Usage("apply needs --snapshot DIR, the snapshot the plan was made from".into())

@@ -1,7 +1,7 @@
 //! `b2bready apply` under faults, over HTTP against the simulator process: throttling, 5xx
-//! and answers lost after the invitation was recorded, a run killed mid-wave and resumed, and
-//! a new guest object created instead of a conversion. Every account is counted on the
-//! simulator's side: posted, and recorded (took effect) exactly once.
+//! and answers lost after the invitation was recorded, a run killed mid-wave and resumed, a
+//! new guest object created instead of a conversion, and a plan of another cloud. Every
+//! account is counted on the simulator's side: posted, and recorded (took effect) exactly once.
 
 use serde_json::json;
 
@@ -9,7 +9,7 @@ use crate::apply::{
     CONTOSO, apply, apply_process, count, events, http, invitations, journal, make_plan, planned,
     planned_ids, recorded_once,
 };
-use crate::common::{Simulator, contoso, stderr_of};
+use crate::common::{Simulator, bin, contoso, stderr_of};
 
 #[test]
 fn throttling_errors_and_dropped_answers_never_invite_twice() {
@@ -177,5 +177,34 @@ fn a_refusal_is_explained_and_a_new_guest_stops_the_run() {
         String::from_utf8_lossy(&o.stdout).contains("not sent again"),
         "{}",
         String::from_utf8_lossy(&o.stdout)
+    );
+}
+
+#[test]
+fn a_plan_from_another_cloud_is_refused_before_signing_in() {
+    let dir = tempfile::tempdir().expect("temp");
+    let snap = crate::common::Tenant::from_dir(&contoso()).write(&dir.path().join("s"));
+    let manifest = snap.join("manifest.json");
+    let text = std::fs::read_to_string(&manifest).expect("manifest");
+    std::fs::write(
+        &manifest,
+        text.replace(r#""cloud": "global""#, r#""cloud": "usgov""#),
+    )
+    .expect("write");
+    let (_plan_dir, plan) = make_plan(&snap, &[]);
+    let o = bin()
+        .arg("apply")
+        .arg(&plan)
+        .arg("--snapshot")
+        .arg(&snap)
+        .args(["--dry-run", "--tenant", CONTOSO, "--access-token-file"])
+        .arg(dir.path().join("no-token-needed"))
+        .output()
+        .expect("run");
+    let err = stderr_of(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("the plan was made from a snapshot of the usgov cloud, and this run signs in to global: pass --cloud usgov"),
+        "{err}"
     );
 }
