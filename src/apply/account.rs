@@ -1,6 +1,6 @@
 //! One planned account, start to end: read it live, resolve an earlier run's unknown outcome,
 //! judge it again, journal the intent, send the invitation once, read back when the answer is
-//! lost, and take the post-steps.
+//! lost; then the post-steps (post.rs).
 
 use serde_json::Value;
 
@@ -23,7 +23,7 @@ pub(super) fn process(
     };
     let step_failures = match outcome {
         Outcome::Sent { .. } | Outcome::AlreadySent => {
-            post_steps(ctx, index, account, standing, attempt.max(1))?
+            super::post::post_steps(ctx, index, account, standing, attempt.max(1))?
         }
         _ => Vec::new(),
     };
@@ -134,7 +134,7 @@ fn read(
     }
 }
 
-fn append(ctx: &Context, record: Record) -> Result<(), ApplyError> {
+pub(super) fn append(ctx: &Context, record: Record) -> Result<(), ApplyError> {
     if let Some(journal) = &ctx.journal {
         let mut j = journal
             .lock()
@@ -144,7 +144,12 @@ fn append(ctx: &Context, record: Record) -> Result<(), ApplyError> {
     Ok(())
 }
 
-fn record(ctx: &Context, event: Event, account: &PlannedAccount, attempt: u32) -> Record {
+pub(super) fn record(
+    ctx: &Context,
+    event: Event,
+    account: &PlannedAccount,
+    attempt: u32,
+) -> Record {
     Record::new(event, &account.id, &ctx.digest, attempt)
 }
 
@@ -352,57 +357,4 @@ fn answered(
         status: Some(status),
         code: Some(code),
     })
-}
-
-/// The post-steps not done yet; the failures, in words. Steps Graph cannot take are
-/// recorded as left to a person and listed in `manual-steps.csv`.
-fn post_steps(
-    ctx: &Context,
-    index: usize,
-    account: &PlannedAccount,
-    standing: &Standing,
-    attempt: u32,
-) -> Result<Vec<String>, ApplyError> {
-    let mut failures = Vec::new();
-    for step in &account.post_steps {
-        if standing.steps_done.contains(&step.step) {
-            continue;
-        }
-        let mut r = record(ctx, Event::PostStep, account, attempt);
-        r.step = Some(step.step.clone());
-        let Some(request) = &step.request else {
-            r.result = Some("manual".into());
-            r.reason = Some(step.description.clone());
-            append(ctx, r)?;
-            if let Ok(mut m) = ctx.manual.lock() {
-                m.push(index);
-            }
-            continue;
-        };
-        let url = format!("{}{}", ctx.client.endpoints.graph, request.url);
-        match ctx.client.patch(&url, &request.body) {
-            Ok(()) => r.result = Some("done".into()),
-            Err(e) => {
-                r.result = Some("failed".into());
-                r.status = e.status();
-                r.reason = Some(e.to_string());
-                failures.push(format!("{}: {e}", step.step));
-                if let GraphError::Status {
-                    status: 403,
-                    message,
-                    ..
-                } = &e
-                {
-                    append(ctx, r)?;
-                    return Err(ApplyError::Permission {
-                        what: "the post-step set-user-type-guest",
-                        permission: "User.ReadWrite.All",
-                        message: message.clone(),
-                    });
-                }
-            }
-        }
-        append(ctx, r)?;
-    }
-    Ok(failures)
 }

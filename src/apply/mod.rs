@@ -8,6 +8,7 @@ pub mod explain;
 pub mod journal;
 pub mod live;
 mod manual;
+mod post;
 pub mod status;
 
 use std::collections::HashMap;
