@@ -4,7 +4,7 @@
 //! any one token.
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -17,7 +17,7 @@ struct CliToken {
     access_token: String,
     /// Seconds since the epoch, printed by Azure CLI 2.54.0 and later.
     #[serde(default, rename = "expires_on")]
-    expires_on: Option<i64>,
+    expires_on: Option<u64>,
 }
 
 /// Older CLIs print only `expiresOn`, a local time without an offset. Rather than guess the
@@ -97,16 +97,10 @@ pub fn token(tenant: Option<&str>, resource: &str) -> Result<(Secret, Duration),
         GraphError::Auth("az account get-access-token printed no accessToken".into())
     })?;
     let lifetime = match answer.expires_on {
-        Some(at) => Duration::from_secs(u64::try_from(at - now()).unwrap_or(0)),
+        Some(at) => super::lifetime_until(at),
         None => UNKNOWN_LIFETIME,
     };
     Ok((Secret::new(answer.access_token), lifetime))
-}
-
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// The first line of the CLI's complaint that says something, cut short.

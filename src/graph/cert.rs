@@ -116,9 +116,7 @@ impl ClientCertificate {
     pub fn assertion(&self, client_id: &str, audience: &str) -> Result<String, GraphError> {
         let failed =
             |what: &str| GraphError::Auth(format!("cannot sign the client assertion: {what}"));
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+        let now = super::unix_now();
         let header = serde_json::json!({"alg": "PS256", "typ": "JWT", "x5t#S256": self.x5t_s256});
         let claims = serde_json::json!({"aud": audience, "iss": client_id, "sub": client_id,
             "jti": random_uuid().ok_or_else(|| failed("no randomness for its jti"))?,

@@ -4,10 +4,11 @@
 //! federation (an OIDC token from `SYSTEM_OIDCREQUESTURI`, asked for anew at every sign-in so a
 //! job is not limited to the first token's hour).
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::signin::env_var as env;
 use super::transport::describe;
 use super::{GraphError, Secret};
 
@@ -39,12 +40,8 @@ enum Endpoint {
 fn check_endpoint(name: &str, url: &str) -> Result<String, GraphError> {
     let parsed = reqwest::Url::parse(url)
         .map_err(|e| GraphError::Config(format!("{name} {url:?} is not a URL: {e}")))?;
-    let local = match parsed.host() {
-        Some(url::Host::Domain(d)) => d == "localhost",
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback() || ip.is_link_local(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    };
+    let link_local = matches!(parsed.host(), Some(url::Host::Ipv4(ip)) if ip.is_link_local());
+    let local = super::is_loopback(&parsed) || link_local;
     match parsed.scheme() {
         "https" => Ok(url.to_owned()),
         "http" if local => Ok(url.to_owned()),
@@ -52,10 +49,6 @@ fn check_endpoint(name: &str, url: &str) -> Result<String, GraphError> {
             "{name} {url:?} must be https, or http on a loopback or link-local address"
         ))),
     }
-}
-
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
 fn endpoint() -> Result<Endpoint, GraphError> {
@@ -93,12 +86,6 @@ fn seconds(v: Option<&serde_json::Value>) -> Option<u64> {
         serde_json::Value::String(s) => s.trim().parse().ok(),
         _ => None,
     }
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 impl ManagedIdentity {
@@ -142,14 +129,11 @@ impl ManagedIdentity {
             seconds(answer.expires_on.as_ref()),
             seconds(answer.expires_in.as_ref()),
         ) {
-            (Some(at), _) => at.saturating_sub(now()),
-            (None, Some(secs)) => secs,
-            (None, None) => 300,
+            (Some(at), _) => super::lifetime_until(at),
+            (None, Some(secs)) => Duration::from_secs(secs),
+            (None, None) => Duration::from_secs(300),
         };
-        Ok((
-            Secret::new(answer.access_token),
-            Duration::from_secs(lifetime),
-        ))
+        Ok((Secret::new(answer.access_token), lifetime))
     }
 }
 

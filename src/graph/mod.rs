@@ -83,16 +83,33 @@ impl Cloud {
     }
 }
 
-/// Checks a service root given on the command line: https, or plain http on loopback only.
-pub fn check_root(flag: &str, url: &str) -> Result<String, GraphError> {
-    let parsed = reqwest::Url::parse(url)
-        .map_err(|e| GraphError::Config(format!("{flag} {url:?} is not a URL: {e}")))?;
-    let loopback = match parsed.host() {
+/// Seconds since the Unix epoch, as tokens and assertions count time.
+pub(crate) fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// How long a token that expires at `at` (seconds since the epoch) may still be used.
+pub(crate) fn lifetime_until(at: u64) -> std::time::Duration {
+    std::time::Duration::from_secs(at.saturating_sub(unix_now()))
+}
+
+/// Whether a URL's host is this machine.
+pub(crate) fn is_loopback(url: &reqwest::Url) -> bool {
+    match url.host() {
         Some(url::Host::Domain(d)) => d == "localhost",
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
         None => false,
-    };
+    }
+}
+
+/// Checks a service root given on the command line: https, or plain http on loopback only.
+pub fn check_root(flag: &str, url: &str) -> Result<String, GraphError> {
+    let parsed = reqwest::Url::parse(url)
+        .map_err(|e| GraphError::Config(format!("{flag} {url:?} is not a URL: {e}")))?;
+    let loopback = is_loopback(&parsed);
     match parsed.scheme() {
         "https" => {}
         "http" if loopback => {}

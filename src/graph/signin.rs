@@ -97,11 +97,13 @@ fn read_secret(path: &Path) -> Result<Secret, GraphError> {
     Ok(Secret::new(token.to_owned()))
 }
 
+/// An environment variable that is set to something other than blanks.
+pub(super) fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
 fn env_secret(name: &str) -> Option<Secret> {
-    std::env::var(name)
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-        .map(|v| Secret::new(v.trim().to_owned()))
+    env_var(name).map(|v| Secret::new(v.trim().to_owned()))
 }
 
 /// The service roots: the cloud's, with each override checked.
@@ -110,12 +112,7 @@ pub fn endpoints(args: &SignInFlags) -> Result<Endpoints, GraphError> {
     if let Some(u) = &args.graph_url {
         e.graph = check_root("--graph-url", u)?;
     }
-    match (
-        &args.login_url,
-        std::env::var("AZURE_AUTHORITY_HOST")
-            .ok()
-            .filter(|h| !h.is_empty()),
-    ) {
+    match (&args.login_url, env_var("AZURE_AUTHORITY_HOST")) {
         (Some(u), _) => e.login = check_root("--login-url", u)?,
         (None, Some(host)) => {
             let root = if host.contains("://") {
@@ -167,15 +164,11 @@ pub fn credential(args: &SignInFlags) -> Result<Credential, GraphError> {
                 .tenant
                 .clone()
                 .unwrap_or_else(|| "organizations".into()),
-            client_id: std::env::var("AZURE_CLIENT_ID")
-                .ok()
-                .filter(|v| !v.is_empty())
+            client_id: env_var("AZURE_CLIENT_ID")
                 .unwrap_or_else(|| GRAPH_COMMAND_LINE_TOOLS.into()),
         });
     }
-    let client_id = std::env::var("AZURE_CLIENT_ID")
-        .ok()
-        .filter(|v| !v.is_empty());
+    let client_id = env_var("AZURE_CLIENT_ID");
     let secret = env_secret("AZURE_CLIENT_SECRET");
     let federated = std::env::var_os("AZURE_FEDERATED_TOKEN_FILE").filter(|v| !v.is_empty());
     let certificate = std::env::var_os("AZURE_CLIENT_CERTIFICATE_PATH").filter(|v| !v.is_empty());
@@ -206,10 +199,6 @@ pub fn credential(args: &SignInFlags) -> Result<Credential, GraphError> {
             "no credentials: set AZURE_TENANT_ID and AZURE_CLIENT_ID with AZURE_CLIENT_SECRET or AZURE_FEDERATED_TOKEN_FILE, pass --azure-cli after az login, --managed-identity on an Azure resource, --azure-pipelines in a pipeline, or --access-token-file (or set B2BREADY_ACCESS_TOKEN)".into(),
         )),
     }
-}
-
-fn env_var(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
 /// The service connection a pipeline step sees; the tenant and client id as the AzureCLI@2

@@ -1,15 +1,8 @@
 //! Certificate sign-in: the simulator takes exactly the client assertion Entra documents
 //! today, so the export tests that sign in with a certificate prove b2bready sends that form.
 
-use crate::common::{SIM_CLIENT, Simulator, contoso, fixtures};
+use crate::common::{SIM_CLIENT, Simulator, contoso, fixtures, now};
 use crate::export::CONTOSO;
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock")
-        .as_secs() as i64
-}
 
 /// Signs `claims` under `header` with the example client key, RSA-PSS or PKCS#1 v1.5.
 fn signed(header: serde_json::Value, claims: serde_json::Value, pss: bool) -> String {

@@ -78,6 +78,14 @@ impl Tenant {
     }
 }
 
+/// Seconds since the Unix epoch, as token expiries count them.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs() as i64
+}
+
 /// A local guest that no rule blocks.
 pub fn clean_guest(id: &str, upn: &str, mail: &str) -> String {
     serde_json::json!({

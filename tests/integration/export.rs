@@ -311,11 +311,7 @@ pub(crate) fn assertion(issuer: &str, subject: &str, expires_in: i64) -> String 
     let b64 = |v: serde_json::Value| {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
     };
-    let exp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock")
-        .as_secs() as i64
-        + expires_in;
+    let exp = crate::common::now() + expires_in;
     format!(
         "{}.{}.c2lnbmF0dXJl",
         b64(serde_json::json!({"alg": "RS256", "typ": "JWT", "kid": "k1"})),

@@ -7,16 +7,10 @@ use std::path::Path;
 #[cfg(unix)]
 use std::path::PathBuf;
 
+#[cfg(unix)]
+use crate::common::now;
 use crate::common::{SIM_CLIENT, Simulator, contoso, stderr_of, verdicts_csv};
 use crate::export::CONTOSO;
-
-#[cfg(unix)]
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock")
-        .as_secs() as i64
-}
 
 #[cfg(unix)]
 /// A folder holding an `az` that logs its arguments and prints `answers` in turn (the shape of
