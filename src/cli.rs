@@ -98,6 +98,10 @@ pub struct ScanArgs {
     pub inputs: ScanFlags,
     #[command(flatten)]
     pub review: ReviewFlags,
+    /// Most accounts report.html holds (blocked first); it names by verdict how many it left
+    /// out, and every account is in verdicts.csv and findings.json.
+    #[arg(long, default_value_t = crate::report::html::DEFAULT_MAX_ACCOUNTS, value_name = "N")]
+    pub html_max_accounts: usize,
     /// Most workflow annotations printed by --format github, per level.
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub annotations: usize,

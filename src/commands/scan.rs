@@ -10,23 +10,29 @@ use crate::pipeline::{self, Purpose, Settings};
 use crate::report::{self, Format};
 use crate::scan::ScanResult;
 
-type Renderer = fn(&ScanResult, &mut dyn Write) -> Result<(), OutputError>;
+type Renderer = Box<dyn Fn(&ScanResult, &mut dyn Write) -> Result<(), OutputError> + Sync>;
 
-fn renderers(formats: &[Format]) -> Vec<(&'static str, Renderer)> {
+fn renderers(formats: &[Format], args: &ScanArgs) -> Vec<(&'static str, Renderer)> {
+    let html_max = args.html_max_accounts;
     formats
         .iter()
         .flat_map(|f| -> Vec<(&'static str, Renderer)> {
             match f {
                 Format::Table | Format::Github => vec![],
-                Format::Json => vec![("findings.json", report::json::render)],
+                Format::Json => vec![("findings.json", Box::new(report::json::render))],
                 Format::Csv => vec![
-                    ("findings.csv", report::csv::render_findings),
-                    ("verdicts.csv", report::csv::render_verdicts),
+                    ("findings.csv", Box::new(report::csv::render_findings)),
+                    ("verdicts.csv", Box::new(report::csv::render_verdicts)),
                 ],
-                Format::Html => vec![("report.html", report::html::render)],
-                Format::Sarif => vec![("findings.sarif", report::sarif::render)],
-                Format::Junit => vec![("junit.xml", report::junit::render)],
-                Format::Markdown => vec![("summary.md", report::markdown::render)],
+                Format::Html => vec![(
+                    "report.html",
+                    Box::new(move |r: &ScanResult, w: &mut dyn Write| {
+                        report::html::render(r, html_max, w)
+                    }),
+                )],
+                Format::Sarif => vec![("findings.sarif", Box::new(report::sarif::render))],
+                Format::Junit => vec![("junit.xml", Box::new(report::junit::render))],
+                Format::Markdown => vec![("summary.md", Box::new(report::markdown::render))],
             }
         })
         .collect()
@@ -59,7 +65,7 @@ pub fn run(args: ScanArgs) -> Result<u8, Error> {
         }
         out.flush().map_err(super::stdout_error)?;
     }
-    let written = write_files(&result, &renderers(&formats), &args.out)?;
+    let written = write_files(&result, &renderers(&formats, &args), &args.out)?;
     if !args.quiet {
         let mut stderr = std::io::stderr().lock();
         for path in written {

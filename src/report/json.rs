@@ -103,6 +103,38 @@ pub struct Evidence<'a> {
     row: usize,
 }
 
+impl Evidence<'_> {
+    /// The evidence's column names, in order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.columns.iter().map(|(name, _)| name.as_str())
+    }
+
+    /// The values alone, as an array in the order of `names`.
+    pub fn values(&self) -> EvidenceValues<'_> {
+        EvidenceValues(self)
+    }
+}
+
+/// A finding's evidence values as an array (`report.html` names them once per rule).
+pub struct EvidenceValues<'a>(&'a Evidence<'a>);
+
+impl Serialize for EvidenceValues<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let e = self.0;
+        let mut seq = s.serialize_seq(Some(e.columns.len()))?;
+        for (_, c) in e.columns {
+            match e.table.cell(*c, e.row) {
+                Cell::Null => seq.serialize_element(&())?,
+                Cell::Text(t) => seq.serialize_element(t)?,
+                Cell::Bool(b) => seq.serialize_element(&b)?,
+                Cell::Int(i) => seq.serialize_element(&i)?,
+            }
+        }
+        seq.end()
+    }
+}
+
 impl Serialize for Evidence<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
@@ -169,27 +201,32 @@ pub fn finding<'a>(result: &'a ScanResult, f: &Finding) -> FindingDto<'a> {
                 mail: None,
             },
         };
-        let (table, row) = match f.row {
-            Some(r) => (&result.users, r as usize),
-            None => (&result.tenant, 0),
-        };
         let exception = result.exception(f);
         FindingDto {
             rule: &result.rule(f).id,
             severity: result.severity(f).as_str(),
             subject,
             message: result.message(f),
-            evidence: Evidence {
-                columns: &result.rule(f).evidence,
-                table,
-                row,
-            },
+            evidence: evidence(result, f),
             fingerprint: fingerprint_of(result, f),
             fails: result.fails(f),
             accepted: exception.is_some_and(|e| !e.expired),
             exception: exception.map(self::exception),
             baseline: f.change.as_str(),
         }
+    }
+}
+
+/// The finding's evidence: the rule's evidence columns of its account, or of the tenant.
+pub fn evidence<'a>(result: &'a ScanResult, f: &Finding) -> Evidence<'a> {
+    let (table, row) = match f.row {
+        Some(r) => (&result.users, r as usize),
+        None => (&result.tenant, 0),
+    };
+    Evidence {
+        columns: &result.rule(f).evidence,
+        table,
+        row,
     }
 }
 
@@ -214,9 +251,15 @@ pub fn verdicts(result: &ScanResult) -> impl Iterator<Item = VerdictDto<'_>> {
     result.verdicts.iter().map(move |v| verdict(result, v))
 }
 
-/// Writes `"key": [ … ]`, one element per line. Elements are serialised in parallel, a chunk
-/// at a time, and written in order.
-fn array<I, F>(out: &mut dyn Write, key: &str, items: &[I], write_one: F) -> Result<(), OutputError>
+/// Writes `,"key": [ … ]` into the object being written to `what`, one element per line.
+/// Elements are serialised in parallel, a chunk at a time, and written in order.
+pub(super) fn array<I, F>(
+    out: &mut dyn Write,
+    what: &str,
+    key: &str,
+    items: &[I],
+    write_one: F,
+) -> Result<(), OutputError>
 where
     I: Sync,
     F: Fn(&I, &mut Vec<u8>) -> serde_json::Result<()> + Sync,
@@ -238,19 +281,21 @@ where
             })
             .collect();
         for part in parts {
-            out.write_all(&part.map_err(json_error)?)?;
+            out.write_all(&part.map_err(|e| json_error(what, e))?)?;
         }
     }
     out.write_all(b"\n  ]")?;
     Ok(())
 }
 
-fn json_error(e: serde_json::Error) -> OutputError {
+pub(super) fn json_error(what: &str, e: serde_json::Error) -> OutputError {
     OutputError::Render {
-        what: "findings.json".into(),
+        what: what.into(),
         message: e.to_string(),
     }
 }
+
+const FILE: &str = "findings.json";
 
 pub fn render(result: &ScanResult, out: &mut dyn Write) -> Result<(), OutputError> {
     let header = Header {
@@ -278,7 +323,7 @@ pub fn render(result: &ScanResult, out: &mut dyn Write) -> Result<(), OutputErro
         warnings: &result.warnings,
     };
     // The header's fields, pretty-printed, then the three arrays one element per line.
-    let head = serde_json::to_string_pretty(&header).map_err(json_error)?;
+    let head = serde_json::to_string_pretty(&header).map_err(|e| json_error(FILE, e))?;
     let head = head
         .trim_end()
         .strip_suffix('}')
@@ -286,13 +331,13 @@ pub fn render(result: &ScanResult, out: &mut dyn Write) -> Result<(), OutputErro
         .trim_end();
     out.write_all(head.as_bytes())?;
     let rule_dtos: Vec<RuleDto> = rules(result).collect();
-    array(out, "rules", &rule_dtos, |r, buf| {
+    array(out, FILE, "rules", &rule_dtos, |r, buf| {
         serde_json::to_writer(buf, r)
     })?;
-    array(out, "findings", &result.findings, |f, buf| {
+    array(out, FILE, "findings", &result.findings, |f, buf| {
         serde_json::to_writer(buf, &finding(result, f))
     })?;
-    array(out, "verdicts", &result.verdicts, |v, buf| {
+    array(out, FILE, "verdicts", &result.verdicts, |v, buf| {
         serde_json::to_writer(buf, &verdict(result, v))
     })?;
     let resolved = result
@@ -300,7 +345,7 @@ pub fn render(result: &ScanResult, out: &mut dyn Write) -> Result<(), OutputErro
         .baseline
         .as_ref()
         .map_or(&[][..], |b| &b.resolved[..]);
-    array(out, "resolved", resolved, |r, buf| {
+    array(out, FILE, "resolved", resolved, |r, buf| {
         serde_json::to_writer(buf, &resolved_dto(r))
     })?;
     out.write_all(b"\n}\n")?;

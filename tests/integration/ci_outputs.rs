@@ -555,7 +555,6 @@ fn html_and_csv_show_the_review() {
         "the verdict of the review"
     );
     assert!(html.contains("mailbox is created by HR onboarding; tracked in CHG-1042"));
-    assert!(html.contains("<h3>Accepted findings</h3>"));
     assert!(html.contains("<span class=\"b s-blocker\">expired</span>"));
     assert!(html.contains("<span class=\"b s-warning\">unused</span>"));
 

@@ -4,6 +4,7 @@ mod apply;
 mod apply_faults;
 mod apply_runs;
 mod bad_input;
+mod browser;
 mod certificates;
 mod ci_outputs;
 mod cli;
