@@ -350,7 +350,7 @@
   });
   function showAccounts() { closeDialogs(); $("accounts-h").scrollIntoView(); $("accounts-h").focus({ preventScroll: true }); }
   document.addEventListener("click", function (e) {
-    var t = e.target.closest("[data-account],[data-rule],[data-verdict],[data-filter-rule],[data-close]");
+    var t = e.target.closest("[data-account],[data-rule],[data-verdict],[data-review],[data-filter-rule],[data-close]");
     if (!t) return;
     e.preventDefault();
     if (t.hasAttribute("data-close")) t.closest("dialog").close();
@@ -359,6 +359,7 @@
     else {
       var reset = Object.assign({}, DEFAULTS, { size: state.size, sort: state.sort, dir: state.dir });
       if (t.hasAttribute("data-verdict")) reset.verdict = t.getAttribute("data-verdict");
+      else if (t.hasAttribute("data-review")) reset.state = t.getAttribute("data-review");
       else reset.rule = t.getAttribute("data-filter-rule");
       state = reset;
       toControls();

@@ -148,6 +148,17 @@ if (!leftOut) {
     await shows(page, expect.state(st), `review state ${st}`);
   }
   await select(page, "#f-state", "");
+  // The review's counts lead to the same lists.
+  for (const link of await page.locator("[data-review]").evaluateAll((l) => l.map((x) => x.getAttribute("data-review")))) {
+    await page.click(`a[data-review="${link}"]`);
+    equal(await page.inputValue("#f-state"), link, `the review filter after choosing "${link}"`);
+    await shows(page, expect.state(link), `review state ${link} from the review section`);
+  }
+  await page.click("#reset");
+  // And the verdict chart to its verdicts.
+  await page.click('#verdict-chart a[data-verdict="blocked"]');
+  await shows(page, expect.verdict("blocked"), "blocked accounts from the verdict chart");
+  await page.click("#reset");
 
   // Search, then a combination, kept in the URL fragment: a link reproduces the view.
   const probe = verdicts.find((v) => v.verdict === "blocked") || verdicts[0];
