@@ -31,6 +31,9 @@ pub enum Command {
     Scan(ScanArgs),
     /// Turn the ready accounts of a scan into a reviewable invitation plan, or re-check one.
     Plan(PlanArgs),
+    /// What changed between two scans of one tenant, account by account: each side a snapshot
+    /// folder (scanned with the same settings) or a findings.json.
+    Diff(DiffArgs),
     /// Carry out a reviewed plan on the live tenant: re-check each account, invite it once,
     /// journal every step (or, with --status, report where each planned account stands).
     Apply(ApplyArgs),
@@ -108,6 +111,44 @@ pub struct ScanArgs {
     /// Print nothing but errors (files are still written).
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The earlier side: a snapshot folder or a findings.json.
+    pub old: PathBuf,
+    /// The later side: a snapshot folder or a findings.json.
+    pub new: PathBuf,
+    /// Outputs, comma-separated or repeated: table (standard output), json (diff.json), csv
+    /// (diff.csv), markdown (diff.md).
+    #[arg(
+        long,
+        short,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "table"
+    )]
+    pub format: Vec<DiffFormat>,
+    /// Folder for diff.json, diff.csv and diff.md.
+    #[arg(long, short, default_value = "b2bready-diff")]
+    pub out: PathBuf,
+    /// Exit 1 when an account that was ready is blocked now.
+    #[arg(long)]
+    pub fail_on_new_blockers: bool,
+    #[command(flatten)]
+    pub inputs: ScanFlags,
+    /// Print nothing but errors (files are still written).
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// An output of `diff`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
+pub enum DiffFormat {
+    Table,
+    Json,
+    Csv,
+    Markdown,
 }
 
 #[derive(Debug, Args)]

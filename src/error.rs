@@ -25,6 +25,8 @@ pub enum Error {
     #[error(transparent)]
     Plan(#[from] crate::plan::PlanError),
     #[error(transparent)]
+    Diff(#[from] crate::diff::DiffError),
+    #[error(transparent)]
     Export(#[from] crate::export::ExportError),
     #[error(transparent)]
     Apply(#[from] crate::apply::ApplyError),

@@ -3,6 +3,7 @@
 pub mod apply;
 mod apply_status;
 pub mod config;
+mod diff;
 mod docs;
 pub mod export;
 pub mod generate;
@@ -19,6 +20,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
     match cli.command {
         Command::Scan(args) => scan::run(args),
         Command::Plan(args) => plan::run(args),
+        Command::Diff(args) => diff::run(args),
         Command::Apply(args) => apply::run(args),
         Command::Export(args) => export::run(args),
         Command::Simulate(args) => export::simulate(args),
