@@ -34,6 +34,10 @@ pub enum Command {
     /// What changed between two scans of one tenant, account by account: each side a snapshot
     /// folder (scanned with the same settings) or a findings.json.
     Diff(DiffArgs),
+    /// SQL over a scan: tables users, tenant, findings and verdicts, in the dialect of rule
+    /// conditions (polars SQL), e.g. "SELECT mail_domain, COUNT(*) AS n FROM users GROUP BY
+    /// mail_domain ORDER BY n DESC".
+    Query(QueryArgs),
     /// Carry out a reviewed plan on the live tenant: re-check each account, invite it once,
     /// journal every step (or, with --status, report where each planned account stands).
     Apply(ApplyArgs),
@@ -140,6 +144,29 @@ pub struct DiffArgs {
     /// Print nothing but errors (files are still written).
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// The snapshot folder (with manifest.json).
+    pub snapshot: PathBuf,
+    /// The query: one SELECT over users, tenant, findings and verdicts.
+    pub sql: String,
+    /// table (default), csv or json (an array of objects), on standard output.
+    #[arg(long, short, value_enum, default_value = "table")]
+    pub format: QueryFormat,
+    #[command(flatten)]
+    pub inputs: ScanFlags,
+    #[command(flatten)]
+    pub review: ReviewFlags,
+}
+
+/// How `query` prints its result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum QueryFormat {
+    Table,
+    Csv,
+    Json,
 }
 
 /// An output of `diff`.

@@ -27,6 +27,8 @@ pub enum Error {
     #[error(transparent)]
     Diff(#[from] crate::diff::DiffError),
     #[error(transparent)]
+    Query(#[from] crate::query::QueryError),
+    #[error(transparent)]
     Export(#[from] crate::export::ExportError),
     #[error(transparent)]
     Apply(#[from] crate::apply::ApplyError),

@@ -18,6 +18,7 @@ pub mod model;
 pub mod output;
 pub mod pipeline;
 pub mod plan;
+pub mod query;
 pub mod report;
 pub mod rules;
 pub mod scan;

@@ -8,6 +8,7 @@ mod docs;
 pub mod export;
 pub mod generate;
 pub mod plan;
+mod query;
 pub mod rules;
 pub mod scan;
 pub mod snapshot;
@@ -21,6 +22,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Command::Scan(args) => scan::run(args),
         Command::Plan(args) => plan::run(args),
         Command::Diff(args) => diff::run(args),
+        Command::Query(args) => query::run(args),
         Command::Apply(args) => apply::run(args),
         Command::Export(args) => export::run(args),
         Command::Simulate(args) => export::simulate(args),

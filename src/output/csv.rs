@@ -22,12 +22,12 @@ pub fn formula_safe(value: &str) -> Cow<'_, str> {
 
 /// A named column of formula-safe cells; a missing value is an empty cell.
 pub struct Column<'a> {
-    name: &'static str,
+    name: &'a str,
     cells: Vec<Option<Cow<'a, str>>>,
 }
 
 /// A text column of formula-safe cells.
-pub fn column<'a>(name: &'static str, values: impl Iterator<Item = Option<&'a str>>) -> Column<'a> {
+pub fn column<'a>(name: &'a str, values: impl Iterator<Item = Option<&'a str>>) -> Column<'a> {
     Column {
         name,
         cells: values.map(|v| v.map(formula_safe)).collect(),

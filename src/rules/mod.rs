@@ -1,7 +1,7 @@
 //! Rules are data: one TOML file each, embedded at build time, plus a user's own folders.
 //! This module loads and checks them; it never evaluates them (that is `scan::engine`).
 
-mod condition;
+pub(crate) mod condition;
 mod files;
 pub(crate) mod guard;
 mod template;

@@ -18,6 +18,7 @@ mod hostile_rules;
 mod hostile_simulator;
 mod plan;
 mod powershell;
+mod query;
 mod recheck;
 mod reports;
 mod review;
