@@ -105,6 +105,8 @@ pub struct ScanArgs {
     pub inputs: ScanFlags,
     #[command(flatten)]
     pub review: ReviewFlags,
+    #[command(flatten)]
+    pub redact: crate::redact::RedactFlags,
     /// Most accounts report.html holds (blocked first); it names by verdict how many it left
     /// out, and every account is in verdicts.csv and findings.json.
     #[arg(long, default_value_t = crate::report::html::DEFAULT_MAX_ACCOUNTS, value_name = "N")]
@@ -141,6 +143,8 @@ pub struct DiffArgs {
     pub fail_on_new_blockers: bool,
     #[command(flatten)]
     pub inputs: ScanFlags,
+    #[command(flatten)]
+    pub redact: crate::redact::RedactFlags,
     /// Print nothing but errors (files are still written).
     #[arg(long, short)]
     pub quiet: bool,

@@ -29,6 +29,8 @@ pub enum Error {
     #[error(transparent)]
     Query(#[from] crate::query::QueryError),
     #[error(transparent)]
+    Redact(#[from] crate::redact::RedactError),
+    #[error(transparent)]
     Export(#[from] crate::export::ExportError),
     #[error(transparent)]
     Apply(#[from] crate::apply::ApplyError),

@@ -19,6 +19,7 @@ pub mod output;
 pub mod pipeline;
 pub mod plan;
 pub mod query;
+pub mod redact;
 pub mod report;
 pub mod rules;
 pub mod scan;

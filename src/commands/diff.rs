@@ -22,8 +22,13 @@ fn side(path: &Path, settings: &Settings) -> Result<Side, Error> {
 
 pub fn run(args: DiffArgs) -> Result<u8, Error> {
     let settings = Settings::resolve(&args.inputs, None)?;
-    let old = side(&args.old, &settings)?;
-    let new = side(&args.new, &settings)?;
+    let redactor = args.redact.redactor(settings.config.as_ref())?;
+    let mut old = side(&args.old, &settings)?;
+    let mut new = side(&args.new, &settings)?;
+    if let Some(r) = &redactor {
+        old.redact(r);
+        new.redact(r);
+    }
     let d = diff::compare(old, new)?;
     let mut formats = args.format.clone();
     formats.sort();

@@ -40,7 +40,12 @@ fn renderers(formats: &[Format], args: &ScanArgs) -> Vec<(&'static str, Renderer
 
 pub fn run(args: ScanArgs) -> Result<u8, Error> {
     let settings = Settings::resolve(&args.inputs, Some(&args.review))?;
-    let result = pipeline::scan(&args.snapshot, &settings, Purpose::Review)?;
+    // The key is checked before the scan, so a missing one costs nothing.
+    let redactor = args.redact.redactor(settings.config.as_ref())?;
+    let mut result = pipeline::scan(&args.snapshot, &settings, Purpose::Review)?;
+    if let Some(r) = &redactor {
+        r.scan(&mut result);
+    }
     // Standard error is locked only while writing to it: the report writers' threads print
     // their timings there.
     if !args.quiet {

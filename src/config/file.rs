@@ -20,6 +20,8 @@ struct ConfigFile {
     scope_where: Option<Spanned<String>>,
     external_identities: Option<Spanned<String>>,
     mau_billing: Option<bool>,
+    redact: Option<bool>,
+    redact_keep_domains: Option<bool>,
     fail_on: Option<FailOn>,
     fail_on_not_evaluated: Option<bool>,
     #[serde(default)]
@@ -163,6 +165,8 @@ impl Config {
             scope_where: file.scope_where.map(Spanned::into_inner),
             external_identities: file.external_identities.as_ref().map(resolve).transpose()?,
             mau_billing: file.mau_billing,
+            redact: file.redact,
+            redact_keep_domains: file.redact_keep_domains,
             fail_on: file.fail_on,
             fail_on_not_evaluated: file.fail_on_not_evaluated,
             rule_folders: file

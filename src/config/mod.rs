@@ -68,6 +68,9 @@ pub struct Config {
     pub scope_where: Option<String>,
     pub external_identities: Option<PathBuf>,
     pub mau_billing: Option<bool>,
+    /// Replace identifiers in every output of `scan` and `diff` (`--redact`).
+    pub redact: Option<bool>,
+    pub redact_keep_domains: Option<bool>,
     pub fail_on: Option<FailOn>,
     pub fail_on_not_evaluated: Option<bool>,
     pub rule_folders: Vec<PathBuf>,

@@ -133,6 +133,21 @@ impl Side {
         })
     }
 
+    /// Replaces the identifiers of every account (and in tenant-level messages) by their
+    /// pseudonyms, the same ones `scan --redact` writes with the same key.
+    pub fn redact(&mut self, r: &crate::redact::Redactor) {
+        for a in &mut self.accounts {
+            a.display_name = a.display_name.as_ref().map(|_| r.name(&a.id));
+            a.id = r.id(&a.id);
+            a.user_principal_name = a.user_principal_name.as_deref().map(|u| r.address(u));
+            a.mail = a.mail.as_deref().map(|m| r.address(m));
+            a.reason = a.reason.as_deref().map(|x| r.text(x));
+        }
+        for f in self.tenant.values_mut() {
+            f.message = r.text(&f.message);
+        }
+    }
+
     /// Takes the verdicts of a scan that just ran.
     pub fn from_scan(result: &ScanResult) -> Side {
         let accounts = verdicts(result)

@@ -76,10 +76,18 @@ pub struct Scan {
 }
 
 /// A finished scan: the evaluation and its review (exceptions, baseline, the gate). Built once
-/// by `review::review` and never changed after; renderers, plans and checks read it.
+/// by `review::review`; renderers, plans and checks read it. The one change after that is
+/// `--redact` replacing identifiers (`parts_mut`), which decides nothing.
 pub struct ScanResult {
     scan: Scan,
     pub review: review::Review,
+}
+
+impl ScanResult {
+    /// The evaluation and the review, to replace identifiers in (`redact`).
+    pub fn parts_mut(&mut self) -> (&mut Scan, &mut review::Review) {
+        (&mut self.scan, &mut self.review)
+    }
 }
 
 impl std::ops::Deref for ScanResult {

@@ -20,6 +20,7 @@ mod plan;
 mod powershell;
 mod query;
 mod recheck;
+mod redact;
 mod reports;
 mod review;
 mod rule_fixtures;
