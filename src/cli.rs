@@ -309,6 +309,11 @@ pub struct ExportArgs {
     /// Continue the interrupted export in this folder.
     #[arg(long, value_name = "DIR", conflicts_with = "out")]
     pub resume: Option<PathBuf>,
+    /// An earlier snapshot of the same tenant (left unchanged): read only the users changed
+    /// since it (Graph's users delta) and everything else in full, into a complete new
+    /// snapshot; an expired delta token falls back to reading all users.
+    #[arg(long, value_name = "OLD_SNAPSHOT", conflicts_with = "resume")]
+    pub since: Option<PathBuf>,
     #[command(flatten)]
     pub sign_in: crate::graph::signin::SignInFlags,
     /// Users per page (Graph allows at most 999).

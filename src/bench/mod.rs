@@ -35,6 +35,10 @@ pub struct BenchExportArgs {
     /// Where to keep the generated tenant and the exported snapshot.
     #[arg(long, default_value = "target/bench")]
     pub dir: PathBuf,
+    /// Then change this per cent of the accounts in the simulator and time `export --since`
+    /// the first export against it.
+    #[arg(long, value_name = "PERCENT")]
+    pub changed_pct: Option<f64>,
 }
 
 #[derive(Debug, Clone, Args)]

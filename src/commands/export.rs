@@ -37,6 +37,7 @@ pub fn run(args: ExportArgs) -> Result<u8, Error> {
         .collect(),
         cloud: args.sign_in.cloud.as_str().into(),
         tenant_id: tenant_id.filter(|t| t.len() == 36),
+        since: args.since.clone(),
         progress: !args.quiet,
     };
     let outcomes = export::run(&client, &options)?;

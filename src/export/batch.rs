@@ -127,6 +127,7 @@ fn user_list(
             let first = Page {
                 value: Vec::new(),
                 next_link: body["@odata.nextLink"].as_str().map(str::to_owned),
+                delta_link: None,
             };
             let mut items = body["value"].as_array().cloned().unwrap_or_default();
             items.extend(all_items(client, first)?);

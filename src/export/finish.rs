@@ -54,6 +54,7 @@ pub(super) fn write_manifest(dir: &Path, state: &State, complete: bool) -> Resul
         tool: Some(Tool::current()),
         complete,
         collections,
+        users_delta_link: state.users_delta_link.clone(),
     };
     manifest.write(dir).map_err(io(&dir.join(MANIFEST)))
 }

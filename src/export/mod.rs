@@ -9,6 +9,7 @@
 
 mod batch;
 pub mod catalogue;
+mod delta;
 mod directory;
 mod fetch;
 mod finish;
@@ -76,6 +77,8 @@ pub struct ExportOptions {
     pub opt_in: Vec<String>,
     pub cloud: String,
     pub tenant_id: Option<String>,
+    /// An earlier snapshot of the tenant: users are read as the changes since its delta link.
+    pub since: Option<PathBuf>,
     /// Progress lines on standard error.
     pub progress: bool,
 }
@@ -180,6 +183,11 @@ fn collect(
             .is_some_and(|e| e.status == Status::Ok)
     {
         Ok(finished(Status::Skipped, "users were not collected"))
+    } else if name == "users" {
+        match delta::users(client, options, state, reporter)? {
+            delta::Users::Done(entry) => Ok(entry),
+            delta::Users::Full => fetch::fetch(client, options, state, name, source, reporter),
+        }
     } else if let Source::PerUser(template, key) = source {
         batch::fetch_per_user(client, options, state, name, template, key, reporter)
     } else if matches!(source, Source::DomainTenants) {

@@ -37,6 +37,9 @@ pub struct State {
     pub graph: String,
     pub started_at: String,
     pub collections: BTreeMap<String, Progress>,
+    /// The users delta link taken before users were read (`export --since` follows it).
+    #[serde(default)]
+    pub users_delta_link: Option<String>,
 }
 
 impl State {
@@ -48,6 +51,7 @@ impl State {
             graph: graph.into(),
             started_at: crate::snapshot::writer::now_rfc3339(),
             collections: BTreeMap::new(),
+            users_delta_link: None,
         }
     }
 

@@ -49,6 +49,8 @@ pub struct Stats {
 pub struct Page {
     pub value: Vec<Box<RawValue>>,
     pub next_link: Option<String>,
+    /// The last page of a delta round: where the next round starts.
+    pub delta_link: Option<String>,
 }
 
 #[derive(serde::Deserialize)]
@@ -56,6 +58,8 @@ struct RawPage {
     value: Option<Vec<Box<RawValue>>>,
     #[serde(rename = "@odata.nextLink", alias = "nextLink")]
     next_link: Option<String>,
+    #[serde(rename = "@odata.deltaLink")]
+    delta_link: Option<String>,
 }
 
 pub struct Client {
@@ -300,6 +304,7 @@ fn parse_page(url: &str, text: &str) -> Result<Page, GraphError> {
     Ok(Page {
         value,
         next_link: page.next_link,
+        delta_link: page.delta_link,
     })
 }
 

@@ -1,5 +1,6 @@
-//! Routes for tests only, under `/_simulator/`: the invitations counted so far, and users
-//! set up by hand (any property, read-only ones too; added; removed for good). They need a
+//! Routes for tests only, under `/_simulator/`: the invitations counted so far, users set up
+//! by hand (any property, read-only ones too; added; removed for good), and users delta tokens
+//! made to expire. They need a
 //! token like Graph's routes but draw no latency or fault and move no fault's count.
 
 use std::time::Instant;
@@ -31,6 +32,7 @@ pub(super) fn serve(sim: &Simulator, request: Request, path: &str) {
             respond(request, 200, &body, &[])
         }
         ("POST", "users", _) => add(sim, request),
+        ("POST", "delta", _) => expire_delta(sim, request),
         ("PATCH", _, Some(id)) => set(sim, request, &id),
         ("DELETE", _, Some(id)) => {
             let mut store = sim.tenant.users.write();
@@ -94,4 +96,22 @@ fn set(sim: &Simulator, request: Request, id: &str) {
         Some(user) => respond(request, 200, &json!(user), &[]),
         None => respond(request, 404, &not_found(id), &[]),
     }
+}
+
+/// `POST /_simulator/delta` with `{"expire": "syncStateNotFound"}` or `{"expire": "reset"}`:
+/// every users delta token issued so far is refused that way from now on; 204.
+fn expire_delta(sim: &Simulator, request: Request) {
+    let how = match object_body(request.body()) {
+        Ok(body) => match body.get("expire").and_then(Value::as_str) {
+            Some("syncStateNotFound") => super::delta::Refusal::Expired,
+            Some("reset") => super::delta::Refusal::Reset,
+            _ => {
+                let message = "expire must be \"syncStateNotFound\" or \"reset\".";
+                return Refusal::new(400, "Request_BadRequest", message).send(request);
+            }
+        },
+        Err(refusal) => return refusal.send(request),
+    };
+    sim.tenant.users.write().expire_delta_tokens(how);
+    no_content(request)
 }

@@ -21,6 +21,7 @@ mod batch;
 mod collections;
 mod control;
 mod conversion;
+mod delta;
 mod directory;
 mod faults;
 pub mod http;

@@ -13,7 +13,9 @@ use super::Simulator;
 use super::faults::Fault;
 use super::http::Request;
 use super::respond::{graph_error, respond};
-use super::{arm, batch, collections, control, directory, identity, invite, token, user_api};
+use super::{
+    arm, batch, collections, control, delta, directory, identity, invite, token, user_api,
+};
 
 pub fn handle(sim: &Simulator, request: Request) {
     let Ok(url) = url::Url::parse(&format!("http://simulator{}", request.url())) else {
@@ -55,7 +57,8 @@ pub fn handle(sim: &Simulator, request: Request) {
 /// A Graph or ARM request: its token checked, its latency and faults, then its answer.
 fn graph(sim: &Simulator, request: Request, path: &str, query: &[(String, String)]) {
     let invitation = request.method() == "POST" && path == "/v1.0/invitations";
-    let on_user = user_api::route(request.method(), path);
+    let delta = path == "/v1.0/users/delta";
+    let on_user = user_api::route(request.method(), path).filter(|_| !delta);
     if !invitation && on_user.is_none() && request.method() != "GET" {
         return respond(
             request,
@@ -80,6 +83,9 @@ fn graph(sim: &Simulator, request: Request, path: &str, query: &[(String, String
     }
     if path.starts_with("/subscriptions") {
         return arm::arm(sim, request, path, query);
+    }
+    if delta {
+        return delta::serve(sim, request, query);
     }
     if let Some(lookup) = directory::route(path) {
         return directory::serve(sim, request, lookup);

@@ -35,6 +35,14 @@ pub(super) struct Store {
     pending: Pending,
     /// Lower-cased ids the snapshot's convertedUsers lists as converted from external.
     converted: HashSet<String>,
+    /// The change count when each line last changed (0: as loaded), for `/users/delta`.
+    versions: Vec<u64>,
+    /// Changes so far: a delta token is the count it was issued at.
+    changes: u64,
+    /// The ids of lines removed for good, which the line no longer holds.
+    removed_ids: HashMap<u32, Box<str>>,
+    /// Delta tokens issued before this count are refused, and how (a test switch).
+    pub(super) delta_floor: Option<(u64, super::delta::Refusal)>,
 }
 
 impl Users {
@@ -61,6 +69,7 @@ impl Users {
         });
         let index = AddressIndex::new(fixed, held);
         let marks = vec![Mark::Live; lines.len()];
+        let versions = vec![0; lines.len()];
         Users {
             store: RwLock::new(Store {
                 lines,
@@ -69,6 +78,10 @@ impl Users {
                 index,
                 pending,
                 converted,
+                versions,
+                changes: 0,
+                removed_ids: HashMap::new(),
+                delta_floor: None,
             }),
         }
     }
@@ -155,8 +168,50 @@ impl Store {
         self.rewrite(line, object, now);
     }
 
+    /// Records that a line changed, for `/users/delta`.
+    fn touch(&mut self, line: u32) {
+        self.changes += 1;
+        if let Some(v) = self.versions.get_mut(line as usize) {
+            *v = self.changes;
+        }
+    }
+
+    /// Makes every delta token issued so far answer `how` (a test switch).
+    pub(super) fn expire_delta_tokens(&mut self, how: super::delta::Refusal) {
+        self.changes += 1;
+        self.delta_floor = Some((self.changes, how));
+    }
+
+    /// The change count now: what a delta token issued now holds.
+    pub(super) fn changes(&self) -> u64 {
+        self.changes
+    }
+
+    /// The lines changed after `since`, in line order, each as `/users/delta` reports it:
+    /// the live user as `show` writes it, or its id with `@removed` (`changed` when
+    /// soft-deleted and restorable, `deleted` when gone for good).
+    pub(super) fn changed_since(&self, since: u64, show: impl Fn(&str) -> String) -> Vec<String> {
+        let removed = |id: &str, reason: &str| {
+            serde_json::json!({"id": id, "@removed": {"reason": reason}}).to_string()
+        };
+        (0..self.lines.len())
+            .filter(|&i| self.versions[i] > since)
+            .filter_map(|i| match self.marks[i] {
+                Mark::Live => Some(show(&self.lines[i])),
+                Mark::Deleted => Keys::of(&self.lines[i])
+                    .id
+                    .map(|id| removed(&id, "changed")),
+                Mark::Removed => self
+                    .removed_ids
+                    .get(&(i as u32))
+                    .map(|id| removed(id, "deleted")),
+            })
+            .collect()
+    }
+
     /// Replaces a line, keeping the address index and the pending invitations right.
     fn rewrite(&mut self, line: u32, object: Map<String, Value>, now: Instant) {
+        self.touch(line);
         let Some(slot) = self.lines.get_mut(line as usize) else {
             return;
         };
@@ -179,6 +234,7 @@ impl Store {
             && *mark != Mark::Removed
         {
             *mark = if deleted { Mark::Deleted } else { Mark::Live };
+            self.touch(line);
         }
     }
 
@@ -199,6 +255,7 @@ impl Store {
         let line = self.lines.len() as u32;
         self.lines.push("{}".into());
         self.marks.push(Mark::Live);
+        self.versions.push(0);
         self.by_id.insert(id.to_ascii_lowercase().into(), line);
         self.rewrite(line, object, now);
         Ok(id)
@@ -211,7 +268,9 @@ impl Store {
         self.pending.track(line, true, false, now);
         if let Some(id) = keys.id {
             self.by_id.remove(id.to_ascii_lowercase().as_str());
+            self.removed_ids.insert(line, id.into());
         }
+        self.touch(line);
         if let (Some(mark), Some(text)) = (
             self.marks.get_mut(line as usize),
             self.lines.get_mut(line as usize),

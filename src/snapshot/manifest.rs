@@ -91,6 +91,10 @@ pub struct Manifest {
     pub complete: bool,
     #[serde(deserialize_with = "unique_collections")]
     pub collections: BTreeMap<String, CollectionEntry>,
+    /// Graph's users delta link, taken before users were read: `export --since` reads only
+    /// what changed after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub users_delta_link: Option<String>,
 }
 
 impl Tool {

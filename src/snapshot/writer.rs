@@ -41,6 +41,7 @@ impl SnapshotWriter {
                 tool: Some(Tool::current()),
                 complete: false,
                 collections: Default::default(),
+                users_delta_link: None,
             },
             zstd,
         })

@@ -9,6 +9,7 @@ mod certificates;
 mod ci_outputs;
 mod cli;
 mod common;
+mod delta;
 mod diff;
 mod export;
 mod fidelity;
