@@ -62,18 +62,37 @@ struct Head<'a> {
     tenant_findings: Vec<FindingData<'a>>,
 }
 
+/// A rule as the page shows it: the template's rule documentation and the data's rules.
 #[derive(Serialize)]
-struct RuleData<'a> {
-    id: &'a str,
-    title: &'a str,
-    severity: &'static str,
-    target: &'static str,
-    status: &'static str,
-    reason: Option<&'a str>,
-    count: usize,
+pub(super) struct RuleData<'a> {
+    pub id: &'a str,
+    pub title: &'a str,
+    pub severity: &'static str,
+    pub target: &'static str,
+    pub status: &'static str,
+    pub reason: Option<&'a str>,
+    pub count: usize,
     /// The names of the evidence values of its findings.
-    evidence: Vec<&'a str>,
-    docs: &'a Docs,
+    pub evidence: Vec<&'a str>,
+    pub docs: &'a Docs,
+}
+
+/// Every rule, in registry order.
+pub(super) fn rules(result: &ScanResult) -> Vec<RuleData<'_>> {
+    json::rules(result)
+        .zip(&result.registry.rules)
+        .map(|(d, r)| RuleData {
+            id: d.id,
+            title: d.title,
+            severity: d.severity,
+            target: d.target,
+            status: d.status,
+            reason: d.reason,
+            count: d.count,
+            evidence: r.evidence.iter().map(|(name, _)| name.as_str()).collect(),
+            docs: &r.docs,
+        })
+        .collect()
 }
 
 /// `[rule, message, evidence values, flags, exception]`.
@@ -180,20 +199,7 @@ pub fn write(
 ) -> Result<(), OutputError> {
     let mut out = ScriptSafe(out);
     let head = Head {
-        rules: json::rules(result)
-            .zip(&result.registry.rules)
-            .map(|(d, r)| RuleData {
-                id: d.id,
-                title: d.title,
-                severity: d.severity,
-                target: d.target,
-                status: d.status,
-                reason: d.reason,
-                count: d.count,
-                evidence: r.evidence.iter().map(|(name, _)| name.as_str()).collect(),
-                docs: &r.docs,
-            })
-            .collect(),
+        rules: rules(result),
         exceptions: result.review.exceptions.iter().map(exception).collect(),
         tenant_findings: result
             .findings

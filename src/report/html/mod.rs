@@ -16,11 +16,10 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::generated_at;
-use super::json::{finding, rules};
+use super::json::finding;
 use super::review;
 use crate::model::Verdict;
 use crate::output::OutputError;
-use crate::rules::Docs;
 use crate::scan::{ScanResult, VerdictRow};
 
 const TEMPLATE: &str = include_str!("../../../reports/report.html.j2");
@@ -59,7 +58,7 @@ struct Context<'a> {
     verdict_chart: Vec<VerdictBar>,
     rule_chart: Vec<RuleBar<'a>>,
     tenant_findings: Vec<TenantFinding<'a>>,
-    rules: Vec<RuleCtx<'a>>,
+    rules: Vec<data::RuleData<'a>>,
     not_evaluated: Vec<NotEvaluated<'a>>,
     listed: usize,
     shown: usize,
@@ -129,18 +128,6 @@ struct TenantFinding<'a> {
     message: String,
     accepted: bool,
     fails: bool,
-}
-
-#[derive(Serialize)]
-struct RuleCtx<'a> {
-    id: &'a str,
-    title: &'a str,
-    severity: &'static str,
-    target: &'static str,
-    status: &'static str,
-    reason: Option<&'a str>,
-    count: usize,
-    docs: &'a Docs,
 }
 
 #[derive(Serialize)]
@@ -223,19 +210,7 @@ pub fn render(
 
 fn context<'a>(result: &'a ScanResult, shown: &[&VerdictRow], limit: usize) -> Context<'a> {
     let s = &result.summary;
-    let rule_ctx: Vec<RuleCtx> = rules(result)
-        .zip(&result.registry.rules)
-        .map(|(d, r)| RuleCtx {
-            id: d.id,
-            title: d.title,
-            severity: d.severity,
-            target: d.target,
-            status: d.status,
-            reason: d.reason,
-            count: d.count,
-            docs: &r.docs,
-        })
-        .collect();
+    let rule_ctx = data::rules(result);
     let not_evaluated = rule_ctx
         .iter()
         .filter_map(|r| r.reason.map(|reason| NotEvaluated { id: r.id, reason }))
