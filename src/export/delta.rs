@@ -17,6 +17,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use rayon::prelude::*;
 use serde_json::value::RawValue;
 
 use super::ExportOptions;
@@ -147,7 +148,7 @@ fn read_changes(
             Err(e) => return Err(e),
         };
         for item in page.value {
-            let Some((id, removed)) = identify(&item) else {
+            let Some((id, removed)) = identify(item.get().as_bytes()) else {
                 continue;
             };
             if !changed.contains_key(&id) {
@@ -167,15 +168,15 @@ fn read_changes(
     }
 }
 
-/// A delta item's lower-cased id and whether it says the user was removed.
-fn identify(item: &RawValue) -> Option<(String, bool)> {
+/// A delta item's (or a users line's) lower-cased id and whether it says the user was removed.
+fn identify(item: &[u8]) -> Option<(String, bool)> {
     #[derive(serde::Deserialize)]
     struct Item {
         id: Option<String>,
         #[serde(rename = "@removed")]
         removed: Option<serde::de::IgnoredAny>,
     }
-    let i: Item = serde_json::from_str(item.get()).ok()?;
+    let i: Item = serde_json::from_slice(item).ok()?;
     Some((i.id?.to_ascii_lowercase(), i.removed.is_some()))
 }
 
@@ -205,9 +206,13 @@ fn apply_changes(
         .next_block(&file.path)
         .map_err(|e| GraphError::Config(e.to_string()))?
     {
-        for (_, line) in block.lines() {
-            let raw: Option<Box<RawValue>> = serde_json::from_slice::<Box<RawValue>>(line).ok();
-            let id = raw.as_deref().and_then(identify).map(|(id, _)| id);
+        // Ids are read on every core; lines are written in order.
+        let lines: Vec<&[u8]> = block.lines().map(|(_, l)| l).collect();
+        let ids: Vec<Option<String>> = lines
+            .par_iter()
+            .map(|l| identify(l).map(|(id, _)| id))
+            .collect();
+        for (line, id) in lines.into_iter().zip(ids) {
             let now = match id.and_then(|id| changed.remove(&id)) {
                 Some(Some(new)) => Some(new.get().as_bytes().to_vec()),
                 Some(None) => None,

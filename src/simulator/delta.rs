@@ -139,17 +139,16 @@ pub(super) fn serve(sim: &Simulator, request: Request, query: &[(String, String)
     };
     let keep = (!round.select.is_empty()).then(|| selection(&round.select));
     let show = |l: &str| project(l, keep.as_deref());
-    let records: Vec<String> = match round.changes_after {
-        None => store.page(round.offset, PAGE, show).0,
+    let (records, total) = match round.changes_after {
+        None => store.page(round.offset, PAGE, show),
         Some(since) => {
-            let all = store.changed_since(since, show);
-            all.into_iter().skip(round.offset).take(PAGE).collect()
+            let lines = store.changed_since(since);
+            let page = lines.iter().skip(round.offset).take(PAGE);
+            let records = page.filter_map(|&l| store.delta_item(l, show)).collect();
+            (records, lines.len())
         }
     };
-    let more = match round.changes_after {
-        None => round.offset + PAGE < store.page(0, 0, |_| String::new()).1,
-        Some(since) => round.offset + PAGE < store.changed_since(since, |_| String::new()).len(),
-    };
+    let more = round.offset + PAGE < total;
     drop(store);
     let (key, value) = if more {
         let next = Round {

@@ -187,26 +187,28 @@ impl Store {
         self.changes
     }
 
-    /// The lines changed after `since`, in line order, each as `/users/delta` reports it:
-    /// the live user as `show` writes it, or its id with `@removed` (`changed` when
-    /// soft-deleted and restorable, `deleted` when gone for good).
-    pub(super) fn changed_since(&self, since: u64, show: impl Fn(&str) -> String) -> Vec<String> {
+    /// The lines changed after `since`, in line order.
+    pub(super) fn changed_since(&self, since: u64) -> Vec<u32> {
+        (0..self.lines.len() as u32)
+            .filter(|&i| self.versions[i as usize] > since)
+            .collect()
+    }
+
+    /// A changed line as `/users/delta` reports it: the live user as `show` writes it, or its
+    /// id with `@removed` (`changed` when soft-deleted and restorable, `deleted` when gone for
+    /// good).
+    pub(super) fn delta_item(&self, line: u32, show: impl Fn(&str) -> String) -> Option<String> {
         let removed = |id: &str, reason: &str| {
             serde_json::json!({"id": id, "@removed": {"reason": reason}}).to_string()
         };
-        (0..self.lines.len())
-            .filter(|&i| self.versions[i] > since)
-            .filter_map(|i| match self.marks[i] {
-                Mark::Live => Some(show(&self.lines[i])),
-                Mark::Deleted => Keys::of(&self.lines[i])
-                    .id
-                    .map(|id| removed(&id, "changed")),
-                Mark::Removed => self
-                    .removed_ids
-                    .get(&(i as u32))
-                    .map(|id| removed(id, "deleted")),
-            })
-            .collect()
+        let i = line as usize;
+        match self.marks.get(i)? {
+            Mark::Live => Some(show(&self.lines[i])),
+            Mark::Deleted => Keys::of(&self.lines[i])
+                .id
+                .map(|id| removed(&id, "changed")),
+            Mark::Removed => self.removed_ids.get(&line).map(|id| removed(id, "deleted")),
+        }
     }
 
     /// Replaces a line, keeping the address index and the pending invitations right.
