@@ -175,13 +175,17 @@ impl Redactor {
         let mut out = String::with_capacity(text.len());
         let mut word = String::new();
         let flush = |word: &mut String, out: &mut String| {
-            if word.contains('@') && word.len() > 2 {
-                out.push_str(&self.address(word));
-            } else if is_guid(word) {
-                out.push_str(&self.id(word));
+            // Punctuation that ends a sentence or clause is not part of the value.
+            let core = word.trim_end_matches(['.', '-', '\'', '!', '?', '#', '&', '*', '/', '|']);
+            let tail = &word[core.len()..];
+            if core.contains('@') && core.len() > 2 {
+                out.push_str(&self.address(core));
+            } else if is_guid(core) {
+                out.push_str(&self.id(core));
             } else {
-                out.push_str(word);
+                out.push_str(core);
             }
+            out.push_str(tail);
             word.clear();
         };
         for c in text.chars() {
@@ -352,6 +356,12 @@ mod tests {
         let text = a.text(&format!("mail bob@adatum.com collides with {id}."));
         assert!(!text.contains("bob") && !text.contains(id), "{text}");
         assert!(text.ends_with('.'));
+        // The same value, at the end of a sentence or not, gets the same pseudonym.
+        assert_eq!(
+            a.text("bob@adatum.com."),
+            format!("{}.", a.text("bob@adatum.com"))
+        );
+        assert_eq!(a.text(id), a.id(id));
     }
 
     #[test]

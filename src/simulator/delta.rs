@@ -85,6 +85,44 @@ fn link(host: &str, name: &str, value: &str) -> String {
     url.to_string()
 }
 
+/// What a request asks for, or how it is answered at once.
+enum Start {
+    Round(Round),
+    /// `$deltatoken=latest`: a deltaLink from now, with this `$select`.
+    Latest(String),
+    Refused(Refusal),
+    /// A token this server did not make.
+    Unknown,
+    BadSkip,
+}
+
+fn start(query: &[(String, String)], now: u64, floor: Option<(u64, Refusal)>) -> Start {
+    if let Some(skip) = param(query, "$skiptoken") {
+        return parse_skip(skip).map_or(Start::BadSkip, Start::Round);
+    }
+    let select = param(query, "$select").unwrap_or("").to_owned();
+    let round = |changes_after, select| {
+        Start::Round(Round {
+            changes_after,
+            offset: 0,
+            issued: now,
+            select,
+        })
+    };
+    match param(query, "$deltatoken").filter(|t| !t.is_empty()) {
+        None => round(None, select),
+        Some("latest") => Start::Latest(select),
+        Some(token) => {
+            let (since, select) = token.split_once('.').unwrap_or((token, ""));
+            match (unhex(since), floor) {
+                (None, _) => Start::Unknown,
+                (Some(since), Some((floor, how))) if since < floor => Start::Refused(how),
+                (Some(since), _) => round(Some(since), select.to_owned()),
+            }
+        }
+    }
+}
+
 pub(super) fn serve(sim: &Simulator, request: Request, query: &[(String, String)]) {
     if let Err((status, body)) = users_served(sim) {
         return respond(request, status, &body, &[]);
@@ -92,49 +130,25 @@ pub(super) fn serve(sim: &Simulator, request: Request, query: &[(String, String)
     let host = request.header("Host").unwrap_or("localhost").to_owned();
     let store = sim.tenant.users.read();
     let now = store.changes();
-    let round = if let Some(skip) = param(query, "$skiptoken") {
-        match parse_skip(skip) {
-            Some(r) => r,
-            None => return respond(request, 400, &graph_error("", "Invalid Skip Token"), &[]),
+    let round = match start(query, now, store.delta_floor) {
+        Start::Round(round) => round,
+        Start::Latest(select) => {
+            drop(store);
+            let token = format!("{}.{select}", hex(now));
+            let body = json!({
+                "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users",
+                "@odata.deltaLink": link(&host, "$deltatoken", &token),
+                "value": [],
+            });
+            return respond(request, 200, &body, &[]);
         }
-    } else {
-        let select = param(query, "$select").unwrap_or("").to_owned();
-        match param(query, "$deltatoken").filter(|t| !t.is_empty()) {
-            None => Round {
-                changes_after: None,
-                offset: 0,
-                issued: now,
-                select,
-            },
-            Some("latest") => {
-                drop(store);
-                let token = format!("{}.{select}", hex(now));
-                let body = json!({
-                    "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users",
-                    "@odata.deltaLink": link(&host, "$deltatoken", &token),
-                    "value": [],
-                });
-                return respond(request, 200, &body, &[]);
-            }
-            Some(token) => {
-                let (since, select) = token.split_once('.').unwrap_or((token, ""));
-                let Some(since) = unhex(since) else {
-                    return respond(request, 400, &expired(), &[]);
-                };
-                match store.delta_floor {
-                    Some((floor, how)) if since < floor => {
-                        drop(store);
-                        return refuse(request, &host, how);
-                    }
-                    _ => {}
-                }
-                Round {
-                    changes_after: Some(since),
-                    offset: 0,
-                    issued: now,
-                    select: select.to_owned(),
-                }
-            }
+        Start::Refused(how) => {
+            drop(store);
+            return refuse(request, &host, how);
+        }
+        Start::Unknown => return respond(request, 400, &expired(), &[]),
+        Start::BadSkip => {
+            return respond(request, 400, &graph_error("", "Invalid Skip Token"), &[]);
         }
     };
     let keep = (!round.select.is_empty()).then(|| selection(&round.select));
@@ -148,17 +162,14 @@ pub(super) fn serve(sim: &Simulator, request: Request, query: &[(String, String)
             (records, lines.len())
         }
     };
-    let more = round.offset + PAGE < total;
     drop(store);
-    let (key, value) = if more {
+    let (key, value) = if round.offset + PAGE < total {
         let next = Round {
             offset: round.offset + PAGE,
             ..round
         };
-        (
-            "@odata.nextLink",
-            link(&host, "$skiptoken", &skip_token(&next)),
-        )
+        let link = link(&host, "$skiptoken", &skip_token(&next));
+        ("@odata.nextLink", link)
     } else {
         let token = format!("{}.{}", hex(round.issued), round.select);
         ("@odata.deltaLink", link(&host, "$deltatoken", &token))

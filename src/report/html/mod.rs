@@ -208,8 +208,24 @@ pub fn render(
     Ok(())
 }
 
-fn context<'a>(result: &'a ScanResult, shown: &[&VerdictRow], limit: usize) -> Context<'a> {
+fn summary(result: &ScanResult) -> SummaryCtx {
     let s = &result.summary;
+    SummaryCtx {
+        users_total: s.users_total,
+        in_scope: s.in_scope,
+        ready: s.ready,
+        blocked: s.blocked,
+        pending: s.pending,
+        excluded: s.excluded,
+        out_of_scope: s.out_of_scope,
+        findings_blocker: s.findings_blocker,
+        findings_warning: s.findings_warning,
+        findings_info: s.findings_info,
+        ready_pct: pct(s.ready, s.in_scope),
+    }
+}
+
+fn context<'a>(result: &'a ScanResult, shown: &[&VerdictRow], limit: usize) -> Context<'a> {
     let rule_ctx = data::rules(result);
     let not_evaluated = rule_ctx
         .iter()
@@ -247,19 +263,7 @@ fn context<'a>(result: &'a ScanResult, shown: &[&VerdictRow], limit: usize) -> C
             .map(review::resolved_dto)
             .collect(),
         resolved_total: resolved.len(),
-        summary: SummaryCtx {
-            users_total: s.users_total,
-            in_scope: s.in_scope,
-            ready: s.ready,
-            blocked: s.blocked,
-            pending: s.pending,
-            excluded: s.excluded,
-            out_of_scope: s.out_of_scope,
-            findings_blocker: s.findings_blocker,
-            findings_warning: s.findings_warning,
-            findings_info: s.findings_info,
-            ready_pct: pct(s.ready, s.in_scope),
-        },
+        summary: summary(result),
         verdict_chart: verdict_chart(result),
         rule_chart: rule_chart(result),
         tenant_findings: tenant_findings(result),
