@@ -353,7 +353,7 @@ fn errors_say_each_cause_once() {
     .expect("write");
     assert_eq!(
         whole_stderr(dir.path(), &["scan", "snapshot"]),
-        "error: b2bready.toml:2: unknown field `fail-of`, expected one of `scope`, `scope-file`, `scope-where`, `external-identities`, `mau-billing`, `fail-on`, `fail-on-not-evaluated`, `rule-folders`, `rules`, `exception`\n  \
+        "error: b2bready.toml:2: unknown field `fail-of`, expected one of `scope`, `scope-file`, `scope-where`, `external-identities`, `mau-billing`, `redact`, `redact-keep-domains`, `fail-on`, `fail-on-not-evaluated`, `rule-folders`, `rules`, `exception`\n  \
          help: fix the file and check it with `b2bready config check`; the README lists every key\n"
     );
 
