@@ -137,15 +137,10 @@ impl Redactor {
 
     /// An object id: the same shape, another value.
     pub fn id(&self, id: &str) -> String {
-        let h = self.hex("id", id, 16);
-        format!(
-            "{}-{}-{}-{}-{}",
-            &h[..8],
-            &h[8..12],
-            &h[12..16],
-            &h[16..20],
-            &h[20..]
-        )
+        let digest = self.digest("id", id);
+        let mut b = [0u8; 16];
+        b.copy_from_slice(&digest[..16]);
+        crate::model::guid(&b)
     }
 
     pub fn domain(&self, domain: &str) -> String {

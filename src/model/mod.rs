@@ -92,6 +92,19 @@ pub mod tenant {
     }
 }
 
+/// Sixteen bytes written as a GUID, `8-4-4-4-12` lower-case hex digits, as Graph writes ids.
+pub fn guid(b: &[u8; 16]) -> String {
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
+}
+
 /// The schema name of `findings.json`, which is also what a baseline must be.
 pub const FINDINGS_SCHEMA: &str = "b2bready-findings/1";
 

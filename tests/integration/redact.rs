@@ -71,15 +71,27 @@ reason = "mailbox for tom.becker@contoso.com is created by HR onboarding"
 owner = "identity-team@contoso.com"
 "#;
 
-fn scan(dir: &Path, out: &str, extra: &[&str]) -> std::process::Output {
-    bin()
-        .current_dir(dir)
-        .env("B2BREADY_REDACT_KEY", KEY)
-        .args(["scan", "--fail-on", "never", "-o", out])
-        .args(extra)
+/// `b2bready scan … contoso` in `dir`, with `key` as B2BREADY_REDACT_KEY (or none).
+fn scan_with(dir: &Path, key: Option<&str>, args: &[&str]) -> std::process::Output {
+    let mut cmd = bin();
+    cmd.current_dir(dir);
+    match key {
+        Some(key) => cmd.env("B2BREADY_REDACT_KEY", key),
+        None => cmd.env_remove("B2BREADY_REDACT_KEY"),
+    };
+    cmd.arg("scan")
+        .args(args)
         .arg(contoso())
         .output()
         .expect("scan runs")
+}
+
+fn scan(dir: &Path, out: &str, extra: &[&str]) -> std::process::Output {
+    scan_with(
+        dir,
+        Some(KEY),
+        &[&["--fail-on", "never", "-o", out], extra].concat(),
+    )
 }
 
 fn summary(dir: &Path, out: &str) -> (Value, Vec<Value>) {
@@ -161,24 +173,18 @@ fn pseudonyms_are_stable_under_one_key_and_differ_under_another() {
         ("b", KEY),
         ("c", "another-key-of-enough-length"),
     ] {
-        let run = bin()
-            .current_dir(dir.path())
-            .env("B2BREADY_REDACT_KEY", key)
-            .args([
-                "scan",
-                "-q",
-                "--no-config",
-                "--fail-on",
-                "never",
-                "--redact",
-                "-f",
-                "csv",
-                "-o",
-                out,
-            ])
-            .arg(contoso())
-            .output()
-            .expect("runs");
+        let args = [
+            "-q",
+            "--no-config",
+            "--fail-on",
+            "never",
+            "--redact",
+            "-f",
+            "csv",
+            "-o",
+            out,
+        ];
+        let run = scan_with(dir.path(), Some(key), &args);
         assert_eq!(run.status.code(), Some(0), "{}", stderr_of(&run));
     }
     assert_eq!(verdicts("a"), verdicts("b"));
@@ -187,23 +193,24 @@ fn pseudonyms_are_stable_under_one_key_and_differ_under_another() {
 
     // The key from a file, domains kept.
     std::fs::write(dir.path().join("key"), format!("{KEY}\n")).expect("key");
-    let run = bin()
-        .current_dir(dir.path())
-        .env_remove("B2BREADY_REDACT_KEY")
-        .args([
-            "scan",
-            "-q",
-            "--no-config",
-            "--fail-on",
-            "never",
-            "--redact",
-            "--redact-key-file",
-            "key",
-        ])
-        .args(["--redact-keep-domains", "-f", "csv", "-o", "d"])
-        .arg(contoso())
-        .output()
-        .expect("runs");
+    let args = [
+        "-q",
+        "--no-config",
+        "--fail-on",
+        "never",
+        "--redact",
+        "--redact-key-file",
+        "key",
+    ];
+    let run = scan_with(
+        dir.path(),
+        None,
+        &[
+            &args[..],
+            &["--redact-keep-domains", "-f", "csv", "-o", "d"],
+        ]
+        .concat(),
+    );
     assert_eq!(run.status.code(), Some(0), "{}", stderr_of(&run));
     let kept = verdicts("d");
     assert!(
@@ -217,13 +224,7 @@ fn pseudonyms_are_stable_under_one_key_and_differ_under_another() {
 fn redaction_needs_a_key_and_the_config_can_ask_for_it() {
     let dir = tempfile::tempdir().expect("temp");
     std::fs::write(dir.path().join("b2bready.toml"), "redact = true\n").expect("config");
-    let run = bin()
-        .current_dir(dir.path())
-        .env_remove("B2BREADY_REDACT_KEY")
-        .args(["scan", "-q", "-f", "csv", "-o", "out"])
-        .arg(contoso())
-        .output()
-        .expect("runs");
+    let run = scan_with(dir.path(), None, &["-q", "-f", "csv", "-o", "out"]);
     assert_eq!(run.status.code(), Some(2));
     assert!(
         stderr_of(&run).contains("--redact needs a key: set B2BREADY_REDACT_KEY"),
@@ -234,13 +235,7 @@ fn redaction_needs_a_key_and_the_config_can_ask_for_it() {
         !dir.path().join("out").exists(),
         "nothing written without a key"
     );
-    let run = bin()
-        .current_dir(dir.path())
-        .env("B2BREADY_REDACT_KEY", "short")
-        .args(["scan", "-q", "-f", "csv", "-o", "out"])
-        .arg(contoso())
-        .output()
-        .expect("runs");
+    let run = scan_with(dir.path(), Some("short"), &["-q", "-f", "csv", "-o", "out"]);
     assert_eq!(run.status.code(), Some(2));
     assert!(
         stderr_of(&run).contains("the redaction key is 5 bytes"),
