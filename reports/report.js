@@ -344,6 +344,7 @@
   });
   ["account-dialog", "rule-dialog"].forEach(function (id) {
     $(id).addEventListener("close", function () {
+      if ($(id).open) return; // closed and opened again before this event came: still showing
       if (id === "account-dialog") state.account = ""; else state.doc = "";
       writeHash();
     });
