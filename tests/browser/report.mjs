@@ -191,8 +191,10 @@ if (!leftOut) {
   await linked.click("#copy");
   await linked.waitForSelector("#status:not(:empty)");
   const copied = await linked.textContent("#status");
-  const upns = verdicts.filter((v) => v.verdict === "blocked" && rulesOf(v).has(blockerRule) && v.userPrincipalName).length;
-  check(copied === `Copied ${fmt(upns)} UPNs` || copied.startsWith("Copying is blocked"), `the copy message: ${copied}`);
+  const upns = verdicts.filter((v) => v.verdict === "blocked" && rulesOf(v).has(blockerRule) && v.userPrincipalName)
+    .map((v) => v.userPrincipalName);
+  equal(copied, `Copied ${fmt(upns.length)} UPNs`, "the copy message");
+  equal(await linked.evaluate(() => navigator.clipboard.readText()), upns.join("\r\n"), "the UPNs on the clipboard");
   await linked.close();
 
   // Sorting by UPN, both ways, with the keyboard.
