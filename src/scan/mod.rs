@@ -7,6 +7,7 @@ pub mod engine;
 pub mod exceptions;
 pub mod facts;
 pub mod inputs;
+mod phases;
 pub mod recheck;
 pub mod review;
 
@@ -14,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 pub use engine::{Finding, RuleOutcome, VerdictRow};
 pub use facts::{Class, Exclusion, Scope};
+pub use phases::Phases;
 
 use crate::model::{Severity, Table, Verdict, user as col};
 use crate::rules::{EXTERNAL_IDENTITIES, Registry, Rule};
@@ -373,34 +375,5 @@ fn check_unique_ids(users: &Users, path: &Path) -> Result<(), SnapshotError> {
             second,
         }),
         None => Ok(()),
-    }
-}
-
-/// Phase timings on standard error when `B2BREADY_TIMINGS` is set: where a slow scan spends
-/// its time, without a profiler.
-pub struct Phases {
-    start: Option<std::time::Instant>,
-    last: std::cell::Cell<Option<std::time::Instant>>,
-}
-
-impl Phases {
-    pub fn start() -> Self {
-        let now = std::env::var_os("B2BREADY_TIMINGS").map(|_| std::time::Instant::now());
-        Self {
-            start: now,
-            last: std::cell::Cell::new(now),
-        }
-    }
-
-    pub fn mark(&self, phase: &str) {
-        if let (Some(start), Some(last)) = (self.start, self.last.get()) {
-            let now = std::time::Instant::now();
-            eprintln!(
-                "timing: {phase:<14} {:>8.3} s (total {:.3} s)",
-                (now - last).as_secs_f64(),
-                (now - start).as_secs_f64()
-            );
-            self.last.set(Some(now));
-        }
     }
 }
