@@ -350,8 +350,10 @@ pub fn compare(old: Side, new: Side) -> Result<Diff, DiffError> {
             }),
     );
     accounts.sort_by(|a, b| {
-        let key = |c: &AccountChange| (c.change, c.user_principal_name.clone().unwrap_or_default());
-        key(a).cmp(&key(b)).then_with(|| a.id.cmp(&b.id))
+        fn upn(c: &AccountChange) -> &str {
+            c.user_principal_name.as_deref().unwrap_or_default()
+        }
+        (a.change, upn(a), &a.id).cmp(&(b.change, upn(b), &b.id))
     });
     let mut tenant: Vec<TenantChange> = new
         .tenant

@@ -11,6 +11,7 @@ use super::{AccountChange, Change, Diff, Side, TenantChange};
 use crate::output::OutputError;
 use crate::output::csv::{column, write_columns};
 use crate::report::markdown::escape;
+use crate::report::table::printable;
 
 /// Changed accounts listed on the terminal and in diff.md; the files hold all of them.
 const LISTED: usize = 50;
@@ -219,13 +220,6 @@ fn table(rows: Vec<Vec<String>>) -> String {
     let mut t = b.build();
     t.with(Style::rounded());
     t.to_string()
-}
-
-/// Terminal text: control characters in tenant data become `?`.
-fn printable(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
 }
 
 pub fn terminal(d: &Diff, out: &mut dyn Write) -> Result<(), OutputError> {

@@ -10,6 +10,7 @@ use tabled::settings::Style;
 
 use crate::output::OutputError;
 use crate::output::csv::{Start, column, write_rows};
+use crate::report::table::printable;
 
 /// Rows drawn as a table; CSV and JSON hold every row.
 pub const TABLE_ROWS: usize = 10_000;
@@ -25,13 +26,6 @@ fn text(v: &AnyValue<'_>) -> Option<Cow<'static, str>> {
         AnyValue::StringOwned(s) => Some(Cow::Owned(s.to_string())),
         other => Some(Cow::Owned(other.to_string())),
     }
-}
-
-/// Terminal text: control characters in tenant data become `?`.
-fn printable(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
 }
 
 pub fn table(df: &DataFrame, out: &mut dyn Write) -> Result<(), OutputError> {
