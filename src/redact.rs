@@ -15,6 +15,7 @@
 use std::path::Path;
 
 use hmac::{Hmac, KeyInit, Mac};
+use rayon::prelude::*;
 use sha2::Sha256;
 
 use crate::model::{Column, StrColumn, Table, user as col};
@@ -199,7 +200,12 @@ impl Redactor {
     /// findings, and the warnings.
     pub fn scan(&self, result: &mut ScanResult) {
         let (scan, review) = result.parts_mut();
-        self.users(&mut scan.users);
+        let mut keep = vec![false; scan.users.len()];
+        let shown = scan.verdicts.iter().map(|v| v.row);
+        for r in shown.chain(scan.findings.iter().filter_map(|f| f.row)) {
+            keep[r as usize] = true;
+        }
+        self.users(&mut scan.users, &keep);
         for e in &mut review.exceptions {
             let x = &mut e.exception;
             if let crate::scan::exceptions::Subject::User(s) = &mut x.subject {
@@ -259,12 +265,22 @@ impl Redactor {
 
     /// One cell of column `c`, rewritten.
     fn cell(&self, c: usize, value: &str, id: &str, swaps: &[(String, String)]) -> String {
+        // The row's swaps already hold the pseudonym of each identifier it has.
+        let known = |v: &str| {
+            swaps
+                .iter()
+                .find(|(from, _)| from == v)
+                .map(|(_, to)| to.clone())
+        };
         match c {
-            _ if IDS.contains(&c) => self.id(value),
-            _ if ADDRESSES.contains(&c) => self.address(value),
-            _ if DOMAINS.contains(&c) => self.domain(value),
+            _ if IDS.contains(&c) => known(value).unwrap_or_else(|| self.id(value)),
+            _ if ADDRESSES.contains(&c) => known(value).unwrap_or_else(|| self.address(value)),
+            _ if DOMAINS.contains(&c) => known(value).unwrap_or_else(|| self.domain(value)),
             col::OTHER_MAILS => {
-                let all: Vec<String> = value.split("; ").map(|m| self.address(m)).collect();
+                let all: Vec<String> = value
+                    .split("; ")
+                    .map(|m| known(m).unwrap_or_else(|| self.address(m)))
+                    .collect();
                 all.join("; ")
             }
             col::DISPLAY_NAME => self.name(id),
@@ -272,49 +288,65 @@ impl Redactor {
         }
     }
 
-    fn users(&self, table: &mut Table) {
+    /// Rewrites the rows an output can show (`keep`); every other row's text is dropped, so
+    /// nothing unredacted stays behind and no work is spent on accounts out of scope.
+    fn users(&self, table: &mut Table, keep: &[bool]) {
         let rows = table.len();
-        let swaps: Vec<Vec<(String, String)>> =
-            (0..rows).map(|r| self.row_swaps(table, r)).collect();
-        let ids: Vec<String> = (0..rows)
+        let kept = |r: usize| keep.get(r).copied().unwrap_or(false);
+        // Each kept row's id and the swaps of its identifiers; nothing for the others.
+        let found: Vec<(String, Vec<(String, String)>)> = (0..rows)
+            .into_par_iter()
             .map(|r| {
-                let column = table.columns[col::ID].text();
-                column.and_then(|t| t.get(r)).unwrap_or_default().to_owned()
+                if !kept(r) {
+                    return (String::new(), Vec::new());
+                }
+                let id = table.columns[col::ID].text().and_then(|t| t.get(r));
+                (id.unwrap_or_default().to_owned(), self.row_swaps(table, r))
             })
             .collect();
-        for (c, column) in table.columns.iter_mut().enumerate() {
-            let Column::Text(text) = column else { continue };
-            let mut out = StrColumn::with_capacity(rows);
-            for r in 0..rows {
-                let new = text.get(r).map(|v| self.cell(c, v, &ids[r], &swaps[r]));
-                out.push(new.as_deref());
-            }
-            *text = out;
-        }
+        table
+            .columns
+            .par_iter_mut()
+            .enumerate()
+            .for_each(|(c, column)| {
+                let Column::Text(text) = column else { return };
+                let mut out = StrColumn::with_capacity(rows);
+                for (r, (id, swaps)) in found.iter().enumerate() {
+                    let new = text
+                        .get(r)
+                        .filter(|_| kept(r))
+                        .map(|v| self.cell(c, v, id, swaps));
+                    out.push(new.as_deref());
+                }
+                *text = out;
+            });
     }
 }
 
 /// `text` with each `from` (longest first) replaced by its `to`, case-insensitively.
 fn swap(text: &str, swaps: &[(String, String)]) -> String {
     let mut out = text.to_owned();
+    let mut lower = out.to_lowercase();
     for (from, to) in swaps {
-        let lower = out.to_lowercase();
         let needle = from.to_lowercase();
-        if lower.len() != out.len() || !lower.contains(&needle) {
-            if out.contains(from.as_str()) {
-                out = out.replace(from.as_str(), to);
-            }
+        if !lower.contains(&needle) {
             continue;
         }
-        let mut result = String::with_capacity(out.len());
-        let mut at = 0;
-        for (i, _) in lower.match_indices(&needle) {
-            result.push_str(&out[at..i]);
-            result.push_str(to);
-            at = i + needle.len();
+        if lower.len() != out.len() {
+            // Lower-casing changed the length (rare scripts): replace as written.
+            out = out.replace(from.as_str(), to);
+        } else {
+            let mut result = String::with_capacity(out.len());
+            let mut at = 0;
+            for (i, _) in lower.match_indices(&needle) {
+                result.push_str(&out[at..i]);
+                result.push_str(to);
+                at = i + needle.len();
+            }
+            result.push_str(&out[at..]);
+            out = result;
         }
-        result.push_str(&out[at..]);
-        out = result;
+        lower = out.to_lowercase();
     }
     out
 }
