@@ -27,7 +27,7 @@ use super::progress::Reporter;
 use super::state::State;
 use crate::graph::{Client, GraphError, Resource};
 use crate::snapshot::lines::{BlockReader, verify};
-use crate::snapshot::manifest::{CollectionEntry, Manifest};
+use crate::snapshot::manifest::{CollectionEntry, CollectionFile, Manifest};
 
 /// What to do about users.
 pub(super) enum Users {
@@ -45,8 +45,9 @@ pub(super) fn users(
 ) -> Result<Users, GraphError> {
     if let Some(old) = &options.since {
         match since_link(old, state, &client.endpoints.graph) {
-            Ok(link) => {
-                if let Some(entry) = apply_changes(client, options, state, old, &link, reporter)? {
+            Ok((link, file)) => {
+                if let Some(entry) = apply_changes(client, options, state, &file, &link, reporter)?
+                {
                     return Ok(Users::Done(entry));
                 }
             }
@@ -62,7 +63,7 @@ pub(super) fn users(
 /// The delta link to follow from OLD, or why there is none to use. The link must lead to
 /// the Graph endpoint this export signs in to: a snapshot is a file that may come from
 /// anywhere, and the request carries the token.
-fn since_link(old: &Path, state: &State, graph: &str) -> Result<String, String> {
+fn since_link(old: &Path, state: &State, graph: &str) -> Result<(String, CollectionFile), String> {
     let manifest =
         Manifest::load(old).map_err(|e| format!("{} cannot be read ({e})", old.display()))?;
     if let (Some(a), Some(b)) = (&manifest.tenant_id, &state.tenant_id)
@@ -73,12 +74,12 @@ fn since_link(old: &Path, state: &State, graph: &str) -> Result<String, String> 
             old.display()
         ));
     }
-    if manifest.file(old, "users").is_none() {
+    let Some(file) = manifest.file(old, "users") else {
         return Err(format!(
             "{} holds no complete users collection",
             old.display()
         ));
-    }
+    };
     let link = manifest.users_delta_link.ok_or_else(|| {
         format!(
             "{} has no users delta link (exported by an earlier version, or Graph refused one)",
@@ -92,7 +93,7 @@ fn since_link(old: &Path, state: &State, graph: &str) -> Result<String, String> 
             old.display()
         ));
     }
-    Ok(link)
+    Ok((link, file))
 }
 
 /// Takes the link that starts "from now", before users are read; without one a later
@@ -186,7 +187,7 @@ fn apply_changes(
     client: &Client,
     options: &ExportOptions,
     state: &mut State,
-    old: &Path,
+    file: &CollectionFile,
     link: &str,
     reporter: &mut Reporter,
 ) -> Result<Option<CollectionEntry>, GraphError> {
@@ -195,12 +196,8 @@ fn apply_changes(
     };
     let changes = order.len();
     let dir = &options.out;
-    let manifest = Manifest::load(old).map_err(|e| GraphError::Config(e.to_string()))?;
-    let file = manifest
-        .file(old, "users")
-        .ok_or_else(|| GraphError::Config(format!("{} has no users", old.display())))?;
     let mut partial = Partial::open(Partial::path(dir, "users"), 0)?;
-    let mut reader = BlockReader::open(&file).map_err(|e| GraphError::Config(e.to_string()))?;
+    let mut reader = BlockReader::open(file).map_err(|e| GraphError::Config(e.to_string()))?;
     let mut count = 0u64;
     while let Some(block) = reader
         .next_block(&file.path)
@@ -224,7 +221,7 @@ fn apply_changes(
             }
         }
     }
-    verify(&file, &reader.finish()).map_err(|e| GraphError::Config(e.to_string()))?;
+    verify(file, &reader.finish()).map_err(|e| GraphError::Config(e.to_string()))?;
     for id in order {
         if let Some(Some(new)) = changed.remove(&id) {
             partial.write_line(new.get().as_bytes())?;
@@ -235,7 +232,7 @@ fn apply_changes(
     state.users_delta_link = Some(next_link);
     reporter.note(&format!(
         "users: read from {} and the {changes} changed, added or removed since",
-        old.display()
+        options.since.as_deref().unwrap_or(dir).display()
     ));
     partial.finish(dir, "users", count).map(Some)
 }
