@@ -64,6 +64,16 @@ impl StrColumn {
     pub fn iter(&self) -> impl Iterator<Item = Option<&str>> + '_ {
         (0..self.len()).map(|i| self.get(i))
     }
+
+    /// The values of the rows `order` names, in that order.
+    pub fn gather(&self, order: &[u32]) -> StrColumn {
+        let mut out = StrColumn::with_capacity(order.len());
+        out.data.reserve(self.data.len());
+        for &r in order {
+            out.push(self.get(r as usize));
+        }
+        out
+    }
 }
 
 /// The type of a column as rules see it.
@@ -151,6 +161,15 @@ impl Column {
             Column::Text(c) => c.get(row).map_or(Cell::Null, Cell::Text),
             Column::Bool(c) => c[row].map_or(Cell::Null, Cell::Bool),
             Column::Int(c) => c[row].map_or(Cell::Null, Cell::Int),
+        }
+    }
+
+    /// The cells of the rows `order` names, in that order.
+    pub fn gather(&self, order: &[u32]) -> Column {
+        match self {
+            Column::Text(c) => Column::Text(c.gather(order)),
+            Column::Bool(c) => Column::Bool(order.iter().map(|&r| c[r as usize]).collect()),
+            Column::Int(c) => Column::Int(order.iter().map(|&r| c[r as usize]).collect()),
         }
     }
 
@@ -245,10 +264,22 @@ impl Table {
     }
 
     pub fn to_dataframe(&self, rows: Option<&[u32]>) -> PolarsResult<DataFrame> {
+        self.to_dataframe_of(rows, |_| true)
+    }
+
+    /// The frame of the columns `wanted` names (each built on its own core), restricted to
+    /// `rows` when given: a rule set that reads five columns does not copy thirty.
+    pub fn to_dataframe_of(
+        &self,
+        rows: Option<&[u32]>,
+        wanted: impl Fn(&str) -> bool + Sync,
+    ) -> PolarsResult<DataFrame> {
+        use rayon::prelude::*;
         let columns = self
             .schema
-            .iter()
+            .par_iter()
             .zip(&self.columns)
+            .filter(|(d, _)| wanted(d.name))
             .map(|(d, c)| c.to_polars(d.name, rows))
             .collect();
         DataFrame::new(rows.map_or(self.len(), <[u32]>::len), columns)

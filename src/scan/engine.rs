@@ -1,7 +1,7 @@
 //! Evaluates every rule as one vectorised polars pass per target table and turns the hits
 //! into findings and per-account verdicts, sorted so that two runs give identical output.
 
-use polars::prelude::{DataFrame, IntoLazy, PolarsError, PolarsResult};
+use polars::prelude::{DataFrame, Expr, IntoLazy, PlSmallStr, PolarsError, PolarsResult};
 use rayon::prelude::*;
 
 use super::facts::{Class, Facts};
@@ -97,13 +97,30 @@ fn evaluate_target(
         .zip(&names)
         .map(|(&i, n)| registry.rules[i].expr.clone().alias(n.as_str()))
         .collect();
-    let df = table.to_dataframe(rows)?;
+    let read = columns_read(&exprs);
+    let df = table.to_dataframe_of(rows, |name| read.as_ref().is_none_or(|r| r.contains(name)))?;
     let out = match guard::quietly(|| df.clone().lazy().select(exprs).collect()) {
         Some(out) => out?,
         None => return Err(panicked_rule(registry, &chosen, &df)),
     };
     let found = hits(&out, &names, rows)?;
     Ok(chosen.into_iter().zip(found).collect())
+}
+
+/// The columns the conditions read, so that the others are not copied for nothing; `None`
+/// (all of them) when one selects columns by pattern or type.
+fn columns_read(exprs: &[Expr]) -> Option<std::collections::HashSet<PlSmallStr>> {
+    let mut read = std::collections::HashSet::new();
+    for node in exprs.iter().flat_map(|e| e.into_iter()) {
+        match node {
+            Expr::Column(name) => {
+                read.insert(name.clone());
+            }
+            Expr::Selector(_) | Expr::DataTypeFunction(_) => return None,
+            _ => {}
+        }
+    }
+    Some(read)
 }
 
 /// Polars panicked evaluating the rules `chosen` together: runs them one by one to name the

@@ -1,6 +1,7 @@
 //! The offline scan: snapshot → facts → rules → findings and verdicts. It never touches the
 //! network, so CI can scan a cached snapshot without credentials.
 
+mod arrange;
 pub mod baseline;
 pub mod email;
 pub mod engine;
@@ -306,6 +307,14 @@ pub fn run(dir: &Path, registry: Registry, options: ScanOptions) -> Result<Scan,
         .iter()
         .filter(|o| o.not_evaluated.is_some())
         .count();
+    let (mut findings, mut verdicts) = (eval.findings, eval.verdicts);
+    arrange::judged_first(
+        &mut users.table,
+        &mut users.lines,
+        &mut findings,
+        &mut verdicts,
+    );
+    clock.mark("arrange");
     Ok(Scan {
         snapshot: dir.to_owned(),
         manifest,
@@ -314,8 +323,8 @@ pub fn run(dir: &Path, registry: Registry, options: ScanOptions) -> Result<Scan,
         users: users.table,
         tenant: facts.tenant,
         outcomes: eval.outcomes,
-        findings: eval.findings,
-        verdicts: eval.verdicts,
+        findings,
+        verdicts,
         summary,
         warnings,
         lines: users.lines,

@@ -210,6 +210,7 @@ fn sarif_is_valid_sarif_2_1_0_and_fit_for_code_scanning() {
     assert_eq!(onprem["defaultConfiguration"]["level"], "error");
     let results = run0["results"].as_array().expect("results");
     assert_eq!(results.len(), 57);
+    let users = std::fs::read_to_string(contoso().join("users.jsonl")).expect("users");
     for r in results {
         let i = r["ruleIndex"].as_u64().expect("index") as usize;
         assert_eq!(rules[i]["id"], r["ruleId"]);
@@ -229,6 +230,15 @@ fn sarif_is_valid_sarif_2_1_0_and_fit_for_code_scanning() {
             .as_str()
             .expect("name");
         assert!(fq.starts_with("user/") || fq.starts_with("tenant/"), "{fq}");
+        if let Some(account) = fq.strip_prefix("user/") {
+            // The line named is the account's own line of users.jsonl.
+            let line = loc["physicalLocation"]["region"]["startLine"].as_u64();
+            let text = line.and_then(|l| users.lines().nth(l as usize - 1));
+            assert!(
+                text.is_some_and(|t| t.contains(account)),
+                "{account} is not on line {line:?}"
+            );
+        }
         assert_eq!(r["baselineState"], "unchanged");
     }
     let tom = results
