@@ -11,11 +11,11 @@ use crate::output::OutputError;
 use crate::output::csv::{Start, column, write_rows};
 use crate::scan::ScanResult;
 
-const CHUNK: usize = 32_768;
+const CHUNK: usize = 4_096;
 
 /// Chunks rendered in parallel at a time: bounds the memory to this many chunks, however many
 /// rows there are.
-const CHUNKS_AT_A_TIME: usize = 8;
+const CHUNKS_AT_A_TIME: usize = 4;
 
 /// Renders one chunk of rows into a buffer.
 type Render<'r, T> = dyn Fn(&[T], &mut Vec<u8>, Start) -> Result<(), OutputError> + Sync + 'r;

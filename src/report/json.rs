@@ -264,9 +264,9 @@ where
     I: Sync,
     F: Fn(&I, &mut Vec<u8>) -> serde_json::Result<()> + Sync,
 {
-    const CHUNK: usize = 16_384;
+    const CHUNK: usize = 4_096;
     write!(out, ",\n  \"{key}\": [")?;
-    for (c, group) in items.chunks(CHUNK * 8).enumerate() {
+    for (c, group) in items.chunks(CHUNK * 4).enumerate() {
         let parts: Vec<Result<Vec<u8>, serde_json::Error>> = group
             .par_chunks(CHUNK)
             .enumerate()

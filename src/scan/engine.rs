@@ -98,14 +98,29 @@ fn evaluate_target(
         .map(|(&i, n)| registry.rules[i].expr.clone().alias(n.as_str()))
         .collect();
     let read = columns_read(&exprs);
-    let df = table.to_dataframe_of(rows, |name| read.as_ref().is_none_or(|r| r.contains(name)))?;
-    let out = match guard::quietly(|| df.clone().lazy().select(exprs).collect()) {
-        Some(out) => out?,
-        None => return Err(panicked_rule(registry, &chosen, &df)),
+    // Conditions are row by row (no aggregate or window function passes the checks), so the
+    // rows can go through in batches: the frame of a batch is all the memory polars needs.
+    let batches: Vec<Option<&[u32]>> = match rows {
+        Some(rows) => rows.chunks(RULE_BATCH).map(Some).collect(),
+        None => vec![None],
     };
-    let found = hits(&out, &names, rows)?;
+    let mut found = vec![Vec::new(); chosen.len()];
+    for batch in batches {
+        let df =
+            table.to_dataframe_of(batch, |name| read.as_ref().is_none_or(|r| r.contains(name)))?;
+        let out = match guard::quietly(|| df.clone().lazy().select(exprs.clone()).collect()) {
+            Some(out) => out?,
+            None => return Err(panicked_rule(registry, &chosen, &df)),
+        };
+        for (all, part) in found.iter_mut().zip(hits(&out, &names, batch)?) {
+            all.extend(part);
+        }
+    }
     Ok(chosen.into_iter().zip(found).collect())
 }
+
+/// Accounts evaluated together, as one polars frame.
+const RULE_BATCH: usize = 131_072;
 
 /// The columns the conditions read, so that the others are not copied for nothing; `None`
 /// (all of them) when one selects columns by pattern or type.
