@@ -119,6 +119,7 @@ pub(crate) fn peak_children_kib() -> u64 {
 
 /// Runs a measured command; exit code 1 (findings fail the build) is a normal outcome.
 pub(crate) fn timed(cmd: &mut Command) -> Result<Duration, Error> {
+    settle();
     let start = Instant::now();
     let status = cmd
         .status()
@@ -130,6 +131,13 @@ pub(crate) fn timed(cmd: &mut Command) -> Result<Duration, Error> {
         )));
     }
     Ok(took)
+}
+
+/// Writes the files earlier runs left in the page cache to disk first, so that their
+/// writeback is not charged to the run measured next.
+pub(crate) fn settle() {
+    #[cfg(unix)]
+    let _ = Command::new("sync").status();
 }
 
 pub(crate) fn median(mut v: Vec<Duration>) -> Duration {

@@ -91,6 +91,7 @@ pub fn run(args: BenchArgs) -> Result<u8, Error> {
         (scan_peak * 1024) as f64 / size as f64
     );
     // Where the time goes: one more scan with the timings switch on.
+    super::settle();
     let timings = scan()
         .env("B2BREADY_TIMINGS", "1")
         .stderr(std::process::Stdio::piped())

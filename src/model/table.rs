@@ -65,14 +65,11 @@ impl StrColumn {
         (0..self.len()).map(|i| self.get(i))
     }
 
-    /// The values of the rows `order` names, in that order.
-    pub fn gather(&self, order: &[u32]) -> StrColumn {
-        let mut out = StrColumn::with_capacity(order.len());
-        out.data.reserve(self.data.len());
+    /// Appends the values of the rows `order` names, in that order, to `out`.
+    pub fn gather_into(&self, order: &[u32], out: &mut StrColumn) {
         for &r in order {
             out.push(self.get(r as usize));
         }
-        out
     }
 }
 
@@ -164,12 +161,28 @@ impl Column {
         }
     }
 
-    /// The cells of the rows `order` names, in that order.
-    pub fn gather(&self, order: &[u32]) -> Column {
+    /// An empty column of the same kind with room for all of this one's cells, so that
+    /// filling it (on any thread) allocates nothing more.
+    pub fn room_for_all(&self) -> Column {
         match self {
-            Column::Text(c) => Column::Text(c.gather(order)),
-            Column::Bool(c) => Column::Bool(order.iter().map(|&r| c[r as usize]).collect()),
-            Column::Int(c) => Column::Int(order.iter().map(|&r| c[r as usize]).collect()),
+            Column::Text(c) => {
+                let mut out = StrColumn::with_capacity(c.len());
+                out.data.reserve_exact(c.data.len());
+                Column::Text(out)
+            }
+            Column::Bool(c) => Column::Bool(Vec::with_capacity(c.len())),
+            Column::Int(c) => Column::Int(Vec::with_capacity(c.len())),
+        }
+    }
+
+    /// Appends the cells of the rows `order` names, in that order, to `out` (a column of the
+    /// same kind).
+    pub fn gather_into(&self, order: &[u32], out: &mut Column) {
+        match (self, out) {
+            (Column::Text(c), Column::Text(o)) => c.gather_into(order, o),
+            (Column::Bool(c), Column::Bool(o)) => o.extend(order.iter().map(|&r| c[r as usize])),
+            (Column::Int(c), Column::Int(o)) => o.extend(order.iter().map(|&r| c[r as usize])),
+            _ => unreachable!("a column is gathered into one of its own kind"),
         }
     }
 

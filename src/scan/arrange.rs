@@ -9,7 +9,7 @@
 use rayon::prelude::*;
 
 use super::engine::{Finding, VerdictRow};
-use crate::model::Table;
+use crate::model::{Column, Table};
 
 /// Reorders `users` (and each account's line number) so that the account of verdict `i` is
 /// row `i`, with the accounts no verdict names after them in their old order, and renumbers
@@ -33,10 +33,19 @@ pub fn judged_first(
             order.push(row as u32);
         }
     }
-    users
-        .columns
-        .par_iter_mut()
-        .for_each(|c| *c = c.gather(&order));
+    // Two columns at a time, one per core. The new columns are allocated and the old ones
+    // freed on this thread, so each pair reuses the memory the previous pair gave back
+    // instead of adding to it.
+    for pair in users.columns.chunks_mut(2) {
+        let mut moved: Vec<Column> = pair.iter().map(Column::room_for_all).collect();
+        moved
+            .par_iter_mut()
+            .zip(pair.par_iter())
+            .for_each(|(new, old)| old.gather_into(&order, new));
+        for (old, new) in pair.iter_mut().zip(moved) {
+            *old = new;
+        }
+    }
     if lines.len() == rows {
         *lines = order.iter().map(|&r| lines[r as usize]).collect();
     }

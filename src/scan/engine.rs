@@ -120,7 +120,7 @@ fn evaluate_target(
 }
 
 /// Accounts evaluated together, as one polars frame.
-const RULE_BATCH: usize = 131_072;
+const RULE_BATCH: usize = 32_768;
 
 /// The columns the conditions read, so that the others are not copied for nothing; `None`
 /// (all of them) when one selects columns by pattern or type.
@@ -230,7 +230,7 @@ pub fn evaluate(
     findings.sort_by_key(|f| (f.rule, f.row.is_some()));
     // Stable sort: user findings keep their id order within a rule.
 
-    let verdicts = verdicts(facts, &per_row, &slot, &tenant_blockers, ids);
+    let verdicts = verdicts(facts, per_row, &slot, &tenant_blockers, ids);
     Ok(Evaluation {
         outcomes,
         findings,
@@ -239,17 +239,18 @@ pub fn evaluate(
 }
 
 /// One verdict per account in scope or excluded, sorted by id. `per_row` holds the blockers
-/// and warnings of each in-scope row, found through `slot`.
+/// and warnings of each in-scope row (in rule order), found through `slot`; they move into the
+/// verdicts rather than being copied.
 fn verdicts(
     facts: &Facts,
-    per_row: &[(Vec<u16>, Vec<u16>)],
+    mut per_row: Vec<(Vec<u16>, Vec<u16>)>,
     slot: &[u32],
     tenant_blockers: &[u16],
     ids: &crate::model::StrColumn,
 ) -> Vec<VerdictRow> {
     let mut verdicts: Vec<VerdictRow> = facts
         .class
-        .par_iter()
+        .iter()
         .enumerate()
         .filter_map(|(r, &class)| match class {
             Class::OutOfScope => None,
@@ -261,11 +262,11 @@ fn verdicts(
                 warnings: Vec::new(),
             }),
             Class::InScope | Class::Pending => {
-                let (b, w) = &per_row[slot[r] as usize];
-                let mut blockers = tenant_blockers.to_vec();
-                blockers.extend(b);
-                blockers.sort_unstable();
-                let warnings = w.clone();
+                let (mut blockers, warnings) = std::mem::take(&mut per_row[slot[r] as usize]);
+                if !tenant_blockers.is_empty() {
+                    blockers.extend_from_slice(tenant_blockers);
+                    blockers.sort_unstable();
+                }
                 let verdict = match (class, blockers.is_empty()) {
                     (Class::Pending, _) => Verdict::Pending,
                     (_, true) => Verdict::Ready,
@@ -323,5 +324,31 @@ mod tests {
         let hits = evaluate_target(&registry, Target::User, &[true], &table, None)
             .expect("the other rule still runs");
         assert_eq!(hits.len(), 1);
+    }
+
+    #[test]
+    fn accounts_evaluated_in_batches_give_every_hit_once_in_order() {
+        let rows = 2 * RULE_BATCH + 7;
+        let mut table = Table::new(user::COLUMNS, rows);
+        for (i, column) in table.columns.iter_mut().enumerate() {
+            for r in 0..rows {
+                let value = (i == user::MAIL && r % 3 != 0).then_some("ana@adatum.com");
+                match column {
+                    crate::model::Column::Text(c) => c.push(value),
+                    crate::model::Column::Bool(c) => c.push(None),
+                    crate::model::Column::Int(c) => c.push(None),
+                }
+            }
+        }
+        // Every row but the first of each ten, so that batches do not start at row zero.
+        let judged: Vec<u32> = (0..rows as u32).filter(|r| r % 10 != 0).collect();
+        let registry = Registry {
+            rules: vec![rule("no-mail")],
+        };
+        let hits = evaluate_target(&registry, Target::User, &[true], &table, Some(&judged))
+            .expect("evaluated");
+        let expected: Vec<u32> = judged.iter().copied().filter(|r| r % 3 == 0).collect();
+        assert!(expected.len() > RULE_BATCH / 2);
+        assert_eq!(hits, vec![(0, expected)]);
     }
 }
