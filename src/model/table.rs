@@ -65,6 +65,30 @@ impl StrColumn {
         (0..self.len()).map(|i| self.get(i))
     }
 
+    /// Sorts `rows` by their values, nulls first, as comparing `get` would. Each value's first
+    /// sixteen bytes are read once, in row order, and compared as a number; the values
+    /// themselves are only looked up when those are equal, so a million rows do not cost
+    /// tens of millions of lookups at random places.
+    pub fn sort_rows(&self, rows: &mut [u32]) {
+        use rayon::prelude::*;
+        let prefix = |r: u32| {
+            let mut key = [0u8; 16];
+            if let Some(v) = self.get(r as usize) {
+                let n = v.len().min(16);
+                key[..n].copy_from_slice(&v.as_bytes()[..n]);
+            }
+            u128::from_be_bytes(key)
+        };
+        let mut keyed: Vec<(u128, u32)> = rows.par_iter().map(|&r| (prefix(r), r)).collect();
+        keyed.par_sort_unstable_by(|a, b| {
+            a.0.cmp(&b.0)
+                .then_with(|| self.get(a.1 as usize).cmp(&self.get(b.1 as usize)))
+        });
+        for (slot, (_, r)) in rows.iter_mut().zip(keyed) {
+            *slot = r;
+        }
+    }
+
     /// Appends the values of the rows `order` names, in that order, to `out`.
     pub fn gather_into(&self, order: &[u32], out: &mut StrColumn) {
         for &r in order {
@@ -319,6 +343,24 @@ mod tests {
             c.iter().collect::<Vec<_>>(),
             vec![Some("a"), None, Some(""), Some("bcd")]
         );
+        let mut rows: Vec<u32> = (0..c.len() as u32).collect();
+        c.sort_rows(&mut rows);
+        assert_eq!(rows, [1, 2, 0, 3]);
+        let mut long = StrColumn::default();
+        for v in [
+            "0123456789abcdefZ",
+            "0123456789abcdef",
+            "0123456789abcdefA",
+            "0123456789abcde\0",
+            "0123456789abcde",
+        ] {
+            long.push(Some(v));
+        }
+        let mut rows: Vec<u32> = (0..5).collect();
+        long.sort_rows(&mut rows);
+        let mut expected: Vec<u32> = (0..5).collect();
+        expected.sort_by(|&a, &b| long.get(a as usize).cmp(&long.get(b as usize)));
+        assert_eq!(rows, expected);
         let mut d = StrColumn::default();
         d.push(Some("x"));
         d.append(&c);

@@ -207,7 +207,7 @@ pub fn evaluate(
     // Each judged row's place in id order, found with one sort: the findings of every rule
     // are then put in id order by comparing numbers, not ids.
     let mut by_id: Vec<u32> = facts.in_scope.clone();
-    by_id.par_sort_unstable_by(|a, b| ids.get(*a as usize).cmp(&ids.get(*b as usize)));
+    ids.sort_rows(&mut by_id);
     let mut rank = vec![u32::MAX; users.len()];
     for (i, &r) in by_id.iter().enumerate() {
         rank[r as usize] = i as u32;
@@ -282,7 +282,13 @@ fn verdicts(
             }
         })
         .collect();
-    verdicts.par_sort_unstable_by(|a, b| ids.get(a.row as usize).cmp(&ids.get(b.row as usize)));
+    let mut by_id: Vec<u32> = verdicts.iter().map(|v| v.row).collect();
+    ids.sort_rows(&mut by_id);
+    let mut place = vec![0u32; ids.len()];
+    for (i, &r) in by_id.iter().enumerate() {
+        place[r as usize] = i as u32;
+    }
+    verdicts.par_sort_unstable_by_key(|v| place[v.row as usize]);
     verdicts
 }
 
