@@ -9,12 +9,15 @@ use polars::prelude::{
     PlSmallStr, PolarsResult, StringChunked,
 };
 
+/// The flag of a null value in [`StrColumn`]'s ends: no column holds 2^63 bytes.
+const NULL: u64 = 1 << 63;
+
 /// A string column: all values in one buffer, `None` kept apart from `""`.
 #[derive(Debug, Default, Clone)]
 pub struct StrColumn {
     data: String,
+    /// Where each value ends in `data`, with [`NULL`] set for a null: one lookup finds both.
     ends: Vec<u64>,
-    nulls: Vec<bool>,
 }
 
 impl StrColumn {
@@ -22,7 +25,6 @@ impl StrColumn {
         Self {
             data: String::new(),
             ends: Vec::with_capacity(rows),
-            nulls: Vec::with_capacity(rows),
         }
     }
 
@@ -30,8 +32,8 @@ impl StrColumn {
         if let Some(v) = value {
             self.data.push_str(v);
         }
-        self.ends.push(self.data.len() as u64);
-        self.nulls.push(value.is_none());
+        let null = if value.is_none() { NULL } else { 0 };
+        self.ends.push(self.data.len() as u64 | null);
     }
 
     pub fn len(&self) -> usize {
@@ -43,22 +45,21 @@ impl StrColumn {
     }
 
     pub fn get(&self, row: usize) -> Option<&str> {
-        if self.nulls[row] {
+        let end = self.ends[row];
+        if end & NULL != 0 {
             return None;
         }
-        let start = if row == 0 {
-            0
-        } else {
-            self.ends[row - 1] as usize
+        let start = match row {
+            0 => 0,
+            _ => self.ends[row - 1] & !NULL,
         };
-        Some(&self.data[start..self.ends[row] as usize])
+        Some(&self.data[start as usize..end as usize])
     }
 
     pub fn append(&mut self, other: &StrColumn) {
         let base = self.data.len() as u64;
         self.data.push_str(&other.data);
         self.ends.extend(other.ends.iter().map(|e| e + base));
-        self.nulls.extend_from_slice(&other.nulls);
     }
 
     pub fn iter(&self) -> impl Iterator<Item = Option<&str>> + '_ {
