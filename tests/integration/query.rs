@@ -64,6 +64,24 @@ fn blocked_accounts_by_first_blocker_agree_with_the_scan() {
         })
         .collect();
     assert_eq!(got, expected);
+    // Without ORDER BY, users lists the judged accounts first, in the order of the verdicts,
+    // then every other account, each once.
+    let verdict_ids: Vec<&str> = findings["verdicts"]
+        .as_array()
+        .expect("verdicts")
+        .iter()
+        .map(|v| v["id"].as_str().expect("id"))
+        .collect();
+    let users = json(&query(&contoso(), "SELECT id FROM users", "json"));
+    let user_ids: Vec<&str> = users
+        .iter()
+        .map(|u| u["id"].as_str().expect("id"))
+        .collect();
+    assert_eq!(user_ids[..verdict_ids.len()], verdict_ids[..]);
+    let lines = std::fs::read_to_string(contoso().join("users.jsonl")).expect("users");
+    assert_eq!(user_ids.len(), lines.lines().count());
+    let distinct: std::collections::HashSet<&str> = user_ids.iter().copied().collect();
+    assert_eq!(distinct.len(), user_ids.len());
 }
 
 #[test]
