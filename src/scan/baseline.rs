@@ -87,13 +87,12 @@ pub fn fingerprint(rule: &str, kind: &str, id: &str) -> String {
 fn digest(rule: &str, kind: &str, id: &str) -> [u8; 16] {
     let mut h = Sha256::new();
     // Object ids are ASCII GUIDs: lower-cased byte by byte unless there is more to it.
-    let id: std::borrow::Cow<str> = if id.is_ascii() {
-        id.bytes()
-            .any(|b| b.is_ascii_uppercase())
-            .then(|| id.to_ascii_lowercase().into())
-            .unwrap_or(id.into())
-    } else {
+    let id: std::borrow::Cow<str> = if !id.is_ascii() {
         id.to_lowercase().into()
+    } else if id.bytes().any(|b| b.is_ascii_uppercase()) {
+        id.to_ascii_lowercase().into()
+    } else {
+        id.into()
     };
     for part in ["b2bready/1", rule, kind, &id] {
         h.update(part.as_bytes());
