@@ -9,7 +9,9 @@ use crate::query::{self, output};
 
 pub fn run(args: QueryArgs) -> Result<u8, Error> {
     let settings = Settings::resolve(&args.inputs, Some(&args.review))?;
-    let result = pipeline::scan(&args.snapshot, &settings, Purpose::Review)?;
+    let mut result = pipeline::scan(&args.snapshot, &settings, Purpose::Review)?;
+    // Tables list accounts as the outputs do: judged ones first, by id.
+    result.parts_mut().0.arrange();
     let frame = query::run(&result, &args.sql)?;
     let mut out = std::io::stdout().lock();
     match args.format {

@@ -43,6 +43,16 @@ pub fn run(args: ScanArgs) -> Result<u8, Error> {
     // The key is checked before the scan, so a missing one costs nothing.
     let redactor = args.redact.redactor(settings.config.as_ref())?;
     let mut result = pipeline::scan(&args.snapshot, &settings, Purpose::Review)?;
+    let mut formats = args.format.clone();
+    formats.sort();
+    formats.dedup();
+    // Files that list every finding or verdict read the accounts in id order.
+    if formats
+        .iter()
+        .any(|f| matches!(f, Format::Json | Format::Csv | Format::Html | Format::Sarif))
+    {
+        result.parts_mut().0.arrange();
+    }
     if let Some(r) = &redactor {
         r.scan(&mut result);
     }
@@ -55,9 +65,6 @@ pub fn run(args: ScanArgs) -> Result<u8, Error> {
             let _ = writeln!(stderr, "warning: {w}");
         }
     }
-    let mut formats = args.format.clone();
-    formats.sort();
-    formats.dedup();
     {
         let mut out = std::io::stdout().lock();
         if formats.contains(&Format::Table) && !args.quiet {

@@ -93,6 +93,21 @@ impl ScanResult {
     }
 }
 
+impl Scan {
+    /// Puts the judged accounts first, in id order (see `arrange`): worth its cost before
+    /// writing every finding or verdict, not for a summary.
+    pub fn arrange(&mut self) {
+        let clock = Phases::start();
+        arrange::judged_first(
+            &mut self.users,
+            &mut self.lines,
+            &mut self.findings,
+            &mut self.verdicts,
+        );
+        clock.mark("arrange");
+    }
+}
+
 impl std::ops::Deref for ScanResult {
     type Target = Scan;
 
@@ -307,14 +322,6 @@ pub fn run(dir: &Path, registry: Registry, options: ScanOptions) -> Result<Scan,
         .iter()
         .filter(|o| o.not_evaluated.is_some())
         .count();
-    let (mut findings, mut verdicts) = (eval.findings, eval.verdicts);
-    arrange::judged_first(
-        &mut users.table,
-        &mut users.lines,
-        &mut findings,
-        &mut verdicts,
-    );
-    clock.mark("arrange");
     Ok(Scan {
         snapshot: dir.to_owned(),
         manifest,
@@ -323,8 +330,8 @@ pub fn run(dir: &Path, registry: Registry, options: ScanOptions) -> Result<Scan,
         users: users.table,
         tenant: facts.tenant,
         outcomes: eval.outcomes,
-        findings,
-        verdicts,
+        findings: eval.findings,
+        verdicts: eval.verdicts,
         summary,
         warnings,
         lines: users.lines,
