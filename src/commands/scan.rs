@@ -2,6 +2,7 @@
 //! the review.
 
 use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use crate::cli::ScanArgs;
 use crate::error::Error;
@@ -10,32 +11,64 @@ use crate::pipeline::{self, Purpose, Settings};
 use crate::report::{self, Format};
 use crate::scan::ScanResult;
 
-type Renderer = Box<dyn Fn(&ScanResult, &mut dyn Write) -> Result<(), OutputError> + Sync>;
+type Renderer = dyn Fn(&ScanResult, &mut dyn Write) -> Result<(), OutputError> + Sync;
 
-fn renderers(formats: &[Format], args: &ScanArgs) -> Vec<(&'static str, Renderer)> {
+/// Writes its files into the folder it is given and returns their paths.
+type Job = Box<dyn Fn(&ScanResult, &Path) -> Result<Vec<PathBuf>, OutputError> + Sync>;
+
+/// A job writing the one file `name`.
+fn one(name: &'static str, render: Box<Renderer>) -> (&'static str, Job) {
+    let job =
+        move |r: &ScanResult, out: &Path| write_file(out, name, |w| render(r, w)).map(|p| vec![p]);
+    (name, Box::new(job))
+}
+
+/// findings.json and findings.csv in one pass over the findings, each worked out once.
+fn findings_json_and_csv() -> (&'static str, Job) {
+    let job = |r: &ScanResult, out: &Path| {
+        let mut csv = None;
+        let json = write_file(out, "findings.json", |json| {
+            let path = write_file(out, "findings.csv", |csv| {
+                report::json::render_with_csv(r, json, Some(csv))
+            })?;
+            csv = Some(path);
+            Ok(())
+        })?;
+        Ok([Some(json), csv].into_iter().flatten().collect())
+    };
+    ("findings.json + findings.csv", Box::new(job))
+}
+
+fn jobs(formats: &[Format], args: &ScanArgs) -> Vec<(&'static str, Job)> {
     let html_max = args.html_max_accounts;
-    formats
-        .iter()
-        .flat_map(|f| -> Vec<(&'static str, Renderer)> {
-            match f {
-                Format::Table | Format::Github => vec![],
-                Format::Json => vec![("findings.json", Box::new(report::json::render))],
-                Format::Csv => vec![
-                    ("findings.csv", Box::new(report::csv::render_findings)),
-                    ("verdicts.csv", Box::new(report::csv::render_verdicts)),
-                ],
-                Format::Html => vec![(
-                    "report.html",
-                    Box::new(move |r: &ScanResult, w: &mut dyn Write| {
-                        report::html::render(r, html_max, w)
-                    }),
-                )],
-                Format::Sarif => vec![("findings.sarif", Box::new(report::sarif::render))],
-                Format::Junit => vec![("junit.xml", Box::new(report::junit::render))],
-                Format::Markdown => vec![("summary.md", Box::new(report::markdown::render))],
+    let both = formats.contains(&Format::Json) && formats.contains(&Format::Csv);
+    let mut jobs = Vec::new();
+    if both {
+        jobs.push(findings_json_and_csv());
+    }
+    for f in formats {
+        match f {
+            Format::Table | Format::Github => {}
+            Format::Json if both => {}
+            Format::Json => jobs.push(one("findings.json", Box::new(report::json::render))),
+            Format::Csv => {
+                if !both {
+                    jobs.push(one("findings.csv", Box::new(report::csv::render_findings)));
+                }
+                jobs.push(one("verdicts.csv", Box::new(report::csv::render_verdicts)));
             }
-        })
-        .collect()
+            Format::Html => jobs.push(one(
+                "report.html",
+                Box::new(move |r: &ScanResult, w: &mut dyn Write| {
+                    report::html::render(r, html_max, w)
+                }),
+            )),
+            Format::Sarif => jobs.push(one("findings.sarif", Box::new(report::sarif::render))),
+            Format::Junit => jobs.push(one("junit.xml", Box::new(report::junit::render))),
+            Format::Markdown => jobs.push(one("summary.md", Box::new(report::markdown::render))),
+        }
+    }
+    jobs
 }
 
 pub fn run(args: ScanArgs) -> Result<u8, Error> {
@@ -77,7 +110,7 @@ pub fn run(args: ScanArgs) -> Result<u8, Error> {
         }
         out.flush().map_err(super::stdout_error)?;
     }
-    let written = write_files(&result, &renderers(&formats, &args), &args.out)?;
+    let written = write_files(&result, &jobs(&formats, &args), &args.out)?;
     if !args.quiet {
         let mut stderr = std::io::stderr().lock();
         for path in written {
@@ -93,30 +126,31 @@ pub fn run(args: ScanArgs) -> Result<u8, Error> {
 /// The files are independent: write them side by side.
 fn write_files(
     result: &ScanResult,
-    files: &[(&'static str, Renderer)],
-    out: &std::path::Path,
-) -> Result<Vec<std::path::PathBuf>, OutputError> {
+    jobs: &[(&'static str, Job)],
+    out: &Path,
+) -> Result<Vec<PathBuf>, OutputError> {
     std::thread::scope(|s| {
-        let jobs: Vec<_> = files
+        let running: Vec<_> = jobs
             .iter()
-            .map(|(name, render)| {
+            .map(|(name, job)| {
                 s.spawn(move || {
                     let clock = crate::scan::Phases::start();
-                    let written = write_file(out, name, |w| render(result, w));
+                    let written = job(result, out);
                     clock.mark(&format!("write {name}"));
                     written
                 })
             })
             .collect();
-        jobs.into_iter()
-            .map(|j| {
-                j.join().unwrap_or_else(|_| {
-                    Err(OutputError::Render {
-                        what: "reports".into(),
-                        message: "a renderer stopped unexpectedly".into(),
-                    })
+        let mut written = Vec::new();
+        for j in running {
+            let paths = j.join().unwrap_or_else(|_| {
+                Err(OutputError::Render {
+                    what: "reports".into(),
+                    message: "a renderer stopped unexpectedly".into(),
                 })
-            })
-            .collect()
+            })?;
+            written.extend(paths);
+        }
+        Ok(written)
     })
 }

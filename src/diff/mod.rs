@@ -161,8 +161,12 @@ impl Side {
                 blockers: v.blockers.iter().map(|b| (*b).to_owned()).collect(),
             })
             .collect();
-        let tenant = crate::report::json::findings(result)
-            .filter(|f| f.subject.kind == "tenant")
+        // Only the tenant's findings: worked out for them alone, not for every account's.
+        let tenant = result
+            .findings
+            .iter()
+            .filter(|f| f.row.is_none())
+            .map(|f| crate::report::json::finding(result, f))
             .map(|f| {
                 let finding = TenantFinding {
                     severity: f.severity.to_owned(),

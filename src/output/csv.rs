@@ -73,6 +73,40 @@ fn csv_error(what: &str) -> impl Fn(csv::Error) -> OutputError + '_ {
     }
 }
 
+/// A CSV writer as every file here is written: rows end in `\n`.
+pub fn row_writer<W: Write>(out: W) -> csv::Writer<W> {
+    csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(out)
+}
+
+/// Writes one row of cells (already formula-safe).
+pub fn write_record<W: Write, C: AsRef<[u8]>>(
+    writer: &mut csv::Writer<W>,
+    cells: impl IntoIterator<Item = C>,
+    what: &str,
+) -> Result<(), OutputError> {
+    writer.write_record(cells).map_err(csv_error(what))
+}
+
+/// Writes what `start` asks for in front of the rows: the byte order mark, the header.
+pub fn start(
+    out: &mut dyn Write,
+    names: &[&str],
+    start: Start,
+    what: &str,
+) -> Result<(), OutputError> {
+    if start == Start::File {
+        out.write_all("\u{FEFF}".as_bytes())?;
+    }
+    if start != Start::Continued {
+        let mut writer = row_writer(&mut *out);
+        write_record(&mut writer, names, what)?;
+        writer.flush()?;
+    }
+    Ok(())
+}
+
 /// Writes the rows the columns hold, with what `start` asks for in front of them.
 pub fn write_rows(
     columns: &[Column<'_>],
@@ -87,22 +121,14 @@ pub fn write_rows(
             message: format!("column {} has {} rows, not {rows}", c.name, c.cells.len()),
         });
     }
-    if start == Start::File {
-        out.write_all("\u{FEFF}".as_bytes())?;
-    }
-    let mut writer = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::Any(b'\n'))
-        .from_writer(out);
-    if start != Start::Continued {
-        writer
-            .write_record(columns.iter().map(|c| c.name))
-            .map_err(csv_error(what))?;
-    }
+    let names: Vec<&str> = columns.iter().map(|c| c.name).collect();
+    self::start(out, &names, start, what)?;
+    let mut writer = row_writer(out);
     for row in 0..rows {
         let cells = columns
             .iter()
             .map(|c| c.cells[row].as_deref().unwrap_or(""));
-        writer.write_record(cells).map_err(csv_error(what))?;
+        write_record(&mut writer, cells, what)?;
     }
     writer.flush()?;
     Ok(())

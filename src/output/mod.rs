@@ -48,7 +48,7 @@ impl OutputError {
 pub fn write_file(
     dir: &Path,
     name: &str,
-    render: impl FnOnce(&mut dyn Write) -> Result<(), OutputError>,
+    render: impl FnOnce(&mut (dyn Write + Send)) -> Result<(), OutputError>,
 ) -> Result<PathBuf, OutputError> {
     let path = dir.join(name);
     let io = |p: &Path| {

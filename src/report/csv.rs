@@ -1,12 +1,12 @@
 //! `findings.csv` and `verdicts.csv`, flattened from the same DTOs as `findings.json` (so the
-//! two never diverge). Every cell is formula-safe. Chunks of rows are rendered in parallel and
-//! written one after the other.
+//! two never diverge; the findings' rows are assembled in `finding_rows`). Every cell is
+//! formula-safe. Chunks of rows are rendered in parallel and written one after the other.
 
 use std::io::Write;
 
 use rayon::prelude::*;
 
-use super::json::{finding, verdict};
+use super::json::verdict;
 use crate::output::OutputError;
 use crate::output::csv::{Start, column, write_rows};
 use crate::scan::ScanResult;
@@ -54,61 +54,8 @@ fn write_chunked<T: Sync>(
     Ok(())
 }
 
-fn yes_no(b: bool) -> &'static str {
-    if b { "yes" } else { "no" }
-}
-
 pub fn render_findings(result: &ScanResult, out: &mut dyn Write) -> Result<(), OutputError> {
-    write_chunked(
-        &result.findings,
-        &|chunk, buf, start| {
-            let rows: Vec<_> = chunk.iter().map(|f| finding(result, f)).collect();
-            let evidence: Vec<String> = rows
-                .iter()
-                .map(|r| serde_json::to_string(&r.evidence).unwrap_or_default())
-                .collect();
-            write_rows(
-                &[
-                    column("rule", rows.iter().map(|r| Some(r.rule))),
-                    column("severity", rows.iter().map(|r| Some(r.severity))),
-                    column("subject_type", rows.iter().map(|r| Some(r.subject.kind))),
-                    column("subject_id", rows.iter().map(|r| Some(r.subject.id))),
-                    column(
-                        "user_principal_name",
-                        rows.iter().map(|r| r.subject.user_principal_name),
-                    ),
-                    column("mail", rows.iter().map(|r| r.subject.mail)),
-                    column("message", rows.iter().map(|r| Some(r.message.as_str()))),
-                    column("evidence", evidence.iter().map(|e| Some(e.as_str()))),
-                    column(
-                        "fingerprint",
-                        rows.iter().map(|r| Some(r.fingerprint.as_str())),
-                    ),
-                    column("fails", rows.iter().map(|r| Some(yes_no(r.fails)))),
-                    column("accepted", rows.iter().map(|r| Some(yes_no(r.accepted)))),
-                    column(
-                        "exception_reason",
-                        rows.iter().map(|r| r.exception.as_ref().map(|e| e.reason)),
-                    ),
-                    column(
-                        "exception_owner",
-                        rows.iter()
-                            .map(|r| r.exception.as_ref().and_then(|e| e.owner)),
-                    ),
-                    column(
-                        "exception_expires",
-                        rows.iter()
-                            .map(|r| r.exception.as_ref().and_then(|e| e.expires.as_deref())),
-                    ),
-                    column("baseline", rows.iter().map(|r| r.baseline)),
-                ],
-                buf,
-                "findings.csv",
-                start,
-            )
-        },
-        out,
-    )
+    super::finding_rows::write_csv(result, out)
 }
 
 pub fn render_verdicts(result: &ScanResult, out: &mut dyn Write) -> Result<(), OutputError> {

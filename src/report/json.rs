@@ -109,6 +109,13 @@ impl Evidence<'_> {
         self.columns.iter().map(|(name, _)| name.as_str())
     }
 
+    /// Each column's name and the account's (or tenant's) cell, in order.
+    pub fn cells(&self) -> impl Iterator<Item = (&str, Cell<'_>)> {
+        self.columns
+            .iter()
+            .map(|(name, c)| (name.as_str(), self.table.cell(*c, self.row)))
+    }
+
     /// The values alone, as an array in the order of `names`.
     pub fn values(&self) -> EvidenceValues<'_> {
         EvidenceValues(self)
@@ -295,9 +302,19 @@ pub(super) fn json_error(what: &str, e: serde_json::Error) -> OutputError {
     }
 }
 
-const FILE: &str = "findings.json";
+pub(super) const FILE: &str = "findings.json";
 
 pub fn render(result: &ScanResult, out: &mut dyn Write) -> Result<(), OutputError> {
+    render_with_csv(result, out, None)
+}
+
+/// `findings.json` to `out` and, when `csv` is given, `findings.csv` to it in the same pass
+/// over the findings.
+pub fn render_with_csv(
+    result: &ScanResult,
+    out: &mut dyn Write,
+    csv: Option<&mut (dyn Write + Send)>,
+) -> Result<(), OutputError> {
     let header = Header {
         schema: crate::model::FINDINGS_SCHEMA,
         tool: Tool {
@@ -334,9 +351,12 @@ pub fn render(result: &ScanResult, out: &mut dyn Write) -> Result<(), OutputErro
     array(out, FILE, "rules", &rule_dtos, |r, buf| {
         serde_json::to_writer(buf, r)
     })?;
-    array(out, FILE, "findings", &result.findings, |f, buf| {
-        serde_json::to_writer(buf, &finding(result, f))
-    })?;
+    write!(out, ",\n  \"findings\": [")?;
+    match csv {
+        Some(csv) => super::finding_rows::write_both(result, out, csv)?,
+        None => super::finding_rows::write_json(result, out)?,
+    }
+    out.write_all(b"\n  ]")?;
     array(out, FILE, "verdicts", &result.verdicts, |v, buf| {
         serde_json::to_writer(buf, &verdict(result, v))
     })?;

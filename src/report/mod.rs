@@ -2,6 +2,7 @@
 //! given; none evaluates anything. Files are written to a temporary name and renamed.
 
 pub mod csv;
+pub mod finding_rows;
 pub mod github;
 pub mod html;
 pub mod json;

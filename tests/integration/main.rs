@@ -13,6 +13,7 @@ mod delta;
 mod diff;
 mod export;
 mod fidelity;
+mod finding_rows;
 mod generator;
 mod hostile_files;
 mod hostile_rules;
