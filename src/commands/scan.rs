@@ -79,12 +79,13 @@ pub fn run(args: ScanArgs) -> Result<u8, Error> {
     let mut formats = args.format.clone();
     formats.sort();
     formats.dedup();
-    // Files that list every finding or verdict read the accounts in id order.
+    // Files that list every finding or verdict read the accounts in id order, and show no
+    // others.
     if formats
         .iter()
         .any(|f| matches!(f, Format::Json | Format::Csv | Format::Html | Format::Sarif))
     {
-        result.parts_mut().0.arrange();
+        result.parts_mut().0.keep_listed();
     }
     if let Some(r) = &redactor {
         r.scan(&mut result);

@@ -93,21 +93,6 @@ impl ScanResult {
     }
 }
 
-impl Scan {
-    /// Puts the judged accounts first, in id order (see `arrange`): worth its cost before
-    /// writing every finding or verdict, not for a summary.
-    pub fn arrange(&mut self) {
-        let clock = Phases::start();
-        arrange::judged_first(
-            &mut self.users,
-            &mut self.lines,
-            &mut self.findings,
-            &mut self.verdicts,
-        );
-        clock.mark("arrange");
-    }
-}
-
 impl std::ops::Deref for ScanResult {
     type Target = Scan;
 
@@ -274,6 +259,7 @@ pub fn run(dir: &Path, registry: Registry, options: ScanOptions) -> Result<Scan,
         ));
     }
     let lookups = facts::Lookups::new(&tenant);
+    clock.mark("  lookups");
     let facts = facts::derive(
         &mut users,
         &tenant,

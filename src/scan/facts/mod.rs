@@ -135,7 +135,9 @@ pub fn derive(
     let text = |c: usize| table.columns[c].text().expect("text column");
     let (mail, upn, ids) = (text(col::MAIL), text(col::UPN), text(col::ID));
 
+    let clock = crate::scan::Phases::start();
     let rows = row_facts(table, verified, scope);
+    clock.mark("  row facts");
     let mut class: Vec<Class> = rows.iter().map(|f| f.class).collect();
     let mut warnings = Vec::new();
     if let Scope::Where { expr, .. } = scope {
@@ -150,7 +152,9 @@ pub fn derive(
         users,
         others: &lookups.others,
     };
+    clock.mark("  scope");
     let collisions = collisions::collisions(book, &in_scope);
+    clock.mark("  collisions");
     let (problem, refusal) = validity(mail, &rows, &class, policy);
     let mut holder: Vec<Option<collisions::Holder>> = vec![None; n];
     let mut count = vec![None; n];
@@ -158,6 +162,7 @@ pub fn derive(
         count[r as usize] = Some(*c as i64);
         holder[r as usize] = h.map(|h| book.holder(h));
     }
+    clock.mark("  validity");
     let directory = directory::derive(
         table,
         tenant,
@@ -165,6 +170,7 @@ pub fn derive(
         &in_scope,
         &rows,
     );
+    clock.mark("  directory");
     let external_domain: Vec<Option<String>> = external_email
         .iter()
         .map(|e| e.as_deref().and_then(domain_of))
@@ -214,6 +220,7 @@ pub fn derive(
         users.table.columns[index] = column;
     }
 
+    clock.mark("  columns");
     let tenant_table = tenant::table(tenant, cloud, manifest_tenant, in_scope.len());
     Ok(Facts {
         class,
