@@ -7,8 +7,9 @@ use std::io::Write;
 use rayon::prelude::*;
 
 use super::json::verdict;
+use super::verdict_rows::{CSV_COLUMNS, push_row};
 use crate::output::OutputError;
-use crate::output::csv::{Start, column, write_rows};
+use crate::output::csv::{Start, start};
 use crate::scan::ScanResult;
 
 const CHUNK: usize = 4_096;
@@ -61,28 +62,12 @@ pub fn render_findings(result: &ScanResult, out: &mut dyn Write) -> Result<(), O
 pub fn render_verdicts(result: &ScanResult, out: &mut dyn Write) -> Result<(), OutputError> {
     write_chunked(
         &result.verdicts,
-        &|chunk, buf, start| {
-            let rows: Vec<_> = chunk.iter().map(|v| verdict(result, v)).collect();
-            let blockers: Vec<String> = rows.iter().map(|r| r.blockers.join(";")).collect();
-            let warnings: Vec<String> = rows.iter().map(|r| r.warnings.join(";")).collect();
-            write_rows(
-                &[
-                    column("id", rows.iter().map(|r| Some(r.id))),
-                    column(
-                        "user_principal_name",
-                        rows.iter().map(|r| r.user_principal_name),
-                    ),
-                    column("display_name", rows.iter().map(|r| r.display_name)),
-                    column("mail", rows.iter().map(|r| r.mail)),
-                    column("verdict", rows.iter().map(|r| Some(r.verdict))),
-                    column("reason", rows.iter().map(|r| r.reason.as_deref())),
-                    column("blockers", blockers.iter().map(|b| Some(b.as_str()))),
-                    column("warnings", warnings.iter().map(|w| Some(w.as_str()))),
-                ],
-                buf,
-                "verdicts.csv",
-                start,
-            )
+        &|chunk, buf, at| {
+            start(buf, &CSV_COLUMNS, at, "verdicts.csv")?;
+            for v in chunk {
+                push_row(buf, &verdict(result, v));
+            }
+            Ok(())
         },
         out,
     )

@@ -16,7 +16,7 @@ use rayon::prelude::*;
 use super::json::{Evidence, FindingDto, finding};
 use crate::model::Cell;
 use crate::output::OutputError;
-use crate::output::csv::{Start, formula_safe, row_writer, start, write_record};
+use crate::output::csv::{Start, formula_safe, push_field, start};
 use crate::scan::{Finding, ScanResult};
 
 /// The columns of `findings.csv`, in order.
@@ -185,7 +185,6 @@ fn render_chunk(
     if csv {
         out.csv.reserve(chunk.len() * 512);
     }
-    let mut rows = row_writer(&mut out.csv);
     let mut evidence = Vec::with_capacity(256);
     for (k, f) in chunk.iter().enumerate() {
         let dto = finding(result, f);
@@ -201,11 +200,15 @@ fn render_chunk(
             push_line(&mut out.json, &dto, &evidence).map_err(json_error)?;
         }
         if csv {
-            write_record(&mut rows, csv_cells(&dto, &evidence), CSV_FILE)?;
+            for (i, cell) in csv_cells(&dto, &evidence).iter().enumerate() {
+                if i > 0 {
+                    out.csv.push(b',');
+                }
+                push_field(&mut out.csv, cell);
+            }
+            out.csv.push(b'\n');
         }
     }
-    rows.flush()?;
-    drop(rows);
     Ok(out)
 }
 

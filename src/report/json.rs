@@ -358,7 +358,7 @@ pub fn render_with_csv(
     }
     out.write_all(b"\n  ]")?;
     array(out, FILE, "verdicts", &result.verdicts, |v, buf| {
-        serde_json::to_writer(buf, &verdict(result, v))
+        super::verdict_rows::push_line(buf, &verdict(result, v))
     })?;
     let resolved = result
         .review

@@ -11,6 +11,7 @@ pub mod markdown;
 pub mod review;
 pub mod sarif;
 pub mod table;
+pub mod verdict_rows;
 
 /// An output format of `scan`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]

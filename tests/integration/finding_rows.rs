@@ -1,12 +1,14 @@
 //! findings.json's lines are assembled by hand for speed: each must be the line `serde_json`
-//! writes for the finding, whatever the tenant's strings hold, with exceptions and a baseline.
+//! writes for the finding or verdict, whatever the tenant's strings hold, with exceptions and
+//! a baseline.
 //! findings.json and findings.csv written together are the files written apart.
 
 use std::path::{Path, PathBuf};
 
 use b2bready::pipeline::{self, Purpose, ReviewFlags, ScanFlags, Settings};
 use b2bready::report::finding_rows::{push_evidence, push_line};
-use b2bready::report::json::finding;
+use b2bready::report::json::{finding, verdict};
+use b2bready::report::verdict_rows;
 
 use crate::common::{Tenant, bin, clean_guest, scan_json};
 
@@ -27,7 +29,16 @@ fn awkward_users() -> String {
         "-ana@contoso.com",
         "ana@contoso.com",
     );
-    format!("{quoted}\n{plain}")
+    // Excluded, with a reason.
+    let guest = serde_json::json!({
+        "id": "8c9d0e1f-2a3b-4c4d-9e5f-6a7b8c9d0e1f",
+        "userPrincipalName": "ana_adatum.com#EXT#@contoso.onmicrosoft.com",
+        "mail": "ana@adatum.com",
+        "userType": "Guest",
+        "creationType": "Invitation",
+        "externalUserState": "Accepted",
+    });
+    format!("{quoted}\n{plain}\n{guest}")
 }
 
 /// The base tenant (for a baseline, so its findings are `unchanged`) and the same tenant with
@@ -78,7 +89,7 @@ fn baseline(dir: &Path, before: &Path) -> PathBuf {
 }
 
 #[test]
-fn each_line_is_what_serde_json_writes_for_the_finding() {
+fn each_line_is_what_serde_json_writes_for_the_finding_or_verdict() {
     let dir = tempfile::tempdir().expect("temp");
     let (before, after) = tenants(dir.path());
     let flags = ScanFlags {
@@ -110,6 +121,21 @@ fn each_line_is_what_serde_json_writes_for_the_finding() {
         escaped += usize::from(want.contains("\\u0001"));
         tenant += usize::from(dto.subject.kind == "tenant");
     }
+    let (mut reasons, mut blocked, mut escaped_names) = (0, 0, 0);
+    for v in &result.verdicts {
+        let dto = verdict(&result, v);
+        let want = serde_json::to_string(&dto).expect("serialises");
+        let mut line = Vec::new();
+        verdict_rows::push_line(&mut line, &dto).expect("line");
+        assert_eq!(String::from_utf8_lossy(&line), want);
+        reasons += usize::from(dto.reason.is_some());
+        blocked += usize::from(dto.blockers.len() > 1);
+        escaped_names += usize::from(want.contains("\\u001f"));
+    }
+    assert!(
+        reasons > 0 && blocked > 0 && escaped_names > 0,
+        "{reasons} {blocked} {escaped_names}"
+    );
     assert_eq!(accepted, 1, "the exception accepts one finding");
     assert!(
         new > 0 && unchanged > 0 && tenant > 0,
