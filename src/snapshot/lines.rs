@@ -28,10 +28,17 @@ impl Block {
     /// The non-blank lines with their numbers. A trailing `\r` is left to the JSON parser,
     /// which reads it as white space.
     pub fn lines(&self) -> impl Iterator<Item = (u64, &[u8])> {
-        self.data
-            .split(|&b| b == b'\n')
+        let data = self.data.as_slice();
+        let mut start = 0;
+        // Line ends found with memchr, many bytes at a time; the last line may have none.
+        memchr::memchr_iter(b'\n', data)
+            .chain(std::iter::once(data.len()))
             .enumerate()
-            .map(|(i, l)| (self.first_line + i as u64, l))
+            .map(move |(i, end)| {
+                let line = &data[start..end];
+                start = end + 1;
+                (self.first_line + i as u64, line)
+            })
             .filter(|(_, l)| !l.iter().all(u8::is_ascii_whitespace))
     }
 }
@@ -120,9 +127,13 @@ impl BlockReader {
         let mut scanned = 0;
         loop {
             let start = buf.len();
-            buf.resize(start + BLOCK.max(start / 2), 0);
-            let n = read_full(&mut self.reader, &mut buf[start..]).map_err(io_error(path))?;
-            buf.truncate(start + n);
+            // Read into the buffer's spare room: no zeroing of memory about to be overwritten.
+            let want = BLOCK.max(start / 2);
+            buf.reserve(want);
+            let n = (&mut self.reader)
+                .take(want as u64)
+                .read_to_end(&mut buf)
+                .map_err(io_error(path))?;
             self.read += n as u64;
             if self.read > self.budget {
                 return Err(SnapshotError::BadLine {
@@ -184,19 +195,6 @@ impl BlockReader {
             records: self.records,
         }
     }
-}
-
-fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match r.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(filled)
 }
 
 /// The sha256 of everything `reader` gives, as lower-case hex.
@@ -358,4 +356,35 @@ pub fn json_message(e: &serde_json::Error) -> String {
         _ => "",
     };
     format!("{what}{base} (column {})", e.column())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Block;
+
+    fn lines(data: &str, first_line: u64) -> Vec<(u64, String)> {
+        let block = Block {
+            first_line,
+            data: data.as_bytes().to_vec(),
+        };
+        block
+            .lines()
+            .map(|(n, l)| (n, String::from_utf8_lossy(l).into_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn blank_lines_are_skipped_and_numbers_kept() {
+        assert_eq!(
+            lines("{\"a\":1}\n\n  \t\n{\"b\":2}\r\n{\"c\":3}", 5),
+            [
+                (5, "{\"a\":1}".to_owned()),
+                (8, "{\"b\":2}\r".to_owned()),
+                (9, "{\"c\":3}".to_owned())
+            ]
+        );
+        assert_eq!(lines("{}\n", 1), [(1, "{}".to_owned())]);
+        assert_eq!(lines("\n\n", 1), []);
+        assert_eq!(lines("", 1), []);
+    }
 }
