@@ -160,3 +160,56 @@ fn thousands_of_accounts_on_one_address_each_collide_with_the_smallest_other_id(
         assert_eq!(f["evidence"]["mail_collision_kind"], other.2, "{id}");
     }
 }
+
+#[test]
+fn bench_scan_compares_with_the_baseline_round_by_round_and_names_each_phase() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = bin()
+        .args([
+            "bench",
+            "scan",
+            "--users",
+            "2000",
+            "--shared-address",
+            "200",
+        ])
+        .args(["--blocked-pct", "45", "--dir"])
+        .arg(dir.path())
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let ratio = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("scan / Value baseline:"))
+        .expect("the ratio");
+    let ratio: f64 = ratio
+        .trim()
+        .split('x')
+        .next()
+        .unwrap_or("")
+        .parse()
+        .expect("a number");
+    assert!(ratio > 0.0, "{stdout}");
+    assert!(stdout.contains("median of the rounds"), "{stdout}");
+    for phase in [
+        "read users",
+        "collisions",
+        "arrange",
+        "write findings.json + findings.csv",
+    ] {
+        assert!(
+            stdout.lines().any(|l| l.trim_start().starts_with(phase)),
+            "{phase}: {stdout}"
+        );
+    }
+    let written = dir.path().join("out-2000");
+    for file in [
+        "findings.json",
+        "findings.csv",
+        "verdicts.csv",
+        "report.html",
+    ] {
+        assert!(written.join(file).is_file(), "{file}");
+    }
+}
