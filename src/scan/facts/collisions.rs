@@ -214,21 +214,48 @@ pub struct Group {
 /// by hash. Lookups take the same book.
 pub struct Groups {
     groups: Vec<Group>,
+    /// Where the groups whose hash starts with each value of its top `bits` bits begin (one
+    /// more entry for the end): a lookup reads one entry and one or two groups, where a
+    /// binary search over them all missed the cache at every step.
+    starts: Vec<u32>,
+    bits: u32,
 }
 
 impl Groups {
     pub fn build(book: Book, wanted: &(impl Fn(u64) -> bool + Sync)) -> Self {
         let pairs = located_addresses(book, wanted);
+        let groups = group(book, &pairs);
+        // About one group per bucket: hashes are spread evenly.
+        let bits = groups
+            .len()
+            .next_power_of_two()
+            .trailing_zeros()
+            .clamp(1, 32);
+        let bucket = |h: u64| (h >> (64 - bits)) as usize;
+        let mut starts = Vec::with_capacity((1 << bits) + 1);
+        let mut i = 0;
+        for b in 0..1usize << bits {
+            while i < groups.len() && bucket(groups[i].hash) < b {
+                i += 1;
+            }
+            starts.push(i as u32);
+        }
+        starts.push(groups.len() as u32);
         Groups {
-            groups: group(book, &pairs),
+            groups,
+            starts,
+            bits,
         }
     }
 
     /// The group of `address` (trimmed, lower-case), if any object of `book` holds it.
     pub fn find(&self, book: Book, address: &str) -> Option<&Group> {
         let h = hash(address);
-        let start = self.groups.partition_point(|g| g.hash < h);
-        self.groups[start..]
+        let b = (h >> (64 - self.bits)) as usize;
+        let bucket = &self.groups[self.starts[b] as usize..self.starts[b + 1] as usize];
+        // Sorted by hash within the bucket too: a search, however many share it.
+        let start = bucket.partition_point(|g| g.hash < h);
+        bucket[start..]
             .iter()
             .take_while(|g| g.hash == h)
             .find(|g| address_at(book.addresses(g.sample.0), g.sample.1) == address)
