@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::cli::ScanArgs;
 use crate::error::Error;
-use crate::output::{OutputError, write_file};
+use crate::output::{OutputError, write_file, write_pair};
 use crate::pipeline::{self, Purpose, Settings};
 use crate::report::{self, Format};
 use crate::scan::ScanResult;
@@ -26,15 +26,11 @@ fn one(name: &'static str, render: Box<Renderer>) -> (&'static str, Job) {
 /// findings.json and findings.csv in one pass over the findings, each worked out once.
 fn findings_json_and_csv() -> (&'static str, Job) {
     let job = |r: &ScanResult, out: &Path| {
-        let mut csv = None;
-        let json = write_file(out, "findings.json", |json| {
-            let path = write_file(out, "findings.csv", |csv| {
-                report::json::render_with_csv(r, json, Some(csv))
-            })?;
-            csv = Some(path);
-            Ok(())
+        let names = ["findings.json", "findings.csv"];
+        let written = write_pair(out, names, |json, csv| {
+            report::json::render_with_csv(r, json, Some(csv))
         })?;
-        Ok([Some(json), csv].into_iter().flatten().collect())
+        Ok(written.to_vec())
     };
     ("findings.json + findings.csv", Box::new(job))
 }

@@ -68,6 +68,53 @@ pub fn write_file(
     Ok(path)
 }
 
+/// Writes `first` and `second` in `dir` through one renderer (two files from one pass over
+/// the same rows), each atomically; a write error names the file it happened in.
+pub fn write_pair(
+    dir: &Path,
+    [first, second]: [&str; 2],
+    render: impl FnOnce(&mut (dyn Write + Send), &mut (dyn Write + Send)) -> Result<(), OutputError>,
+) -> Result<[PathBuf; 2], OutputError> {
+    let mut second_path = None;
+    let first_path = write_file(dir, first, |a| {
+        let mut a = Watched {
+            inner: a,
+            failed: false,
+        };
+        match write_file(dir, second, |b| render(&mut a, b)) {
+            Ok(path) => {
+                second_path = Some(path);
+                Ok(())
+            }
+            // `write_file` named the second file, but the write that failed was the first's.
+            Err(OutputError::Io { source, .. }) if a.failed => Err(OutputError::Write(source)),
+            Err(e) => Err(e),
+        }
+    })?;
+    let second_path = second_path.unwrap_or_else(|| dir.join(second));
+    Ok([first_path, second_path])
+}
+
+/// A writer that remembers whether a write to it failed.
+struct Watched<'a> {
+    inner: &'a mut (dyn Write + Send),
+    failed: bool,
+}
+
+impl Write for Watched<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let written = self.inner.write(buf);
+        self.failed |= written.is_err();
+        written
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let flushed = self.inner.flush();
+        self.failed |= flushed.is_err();
+        flushed
+    }
+}
+
 /// Writes `bytes` to a new temporary sibling, syncs it and renames it over `path`.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     replace_file(path, bytes, true)
@@ -146,4 +193,46 @@ pub fn now_rfc3339() -> String {
     jiff::Timestamp::now()
         .round(jiff::Unit::Second)
         .map_or_else(|_| jiff::Timestamp::now().to_string(), |t| t.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .expect("folder")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_pair_of_files_appears_whole_or_not_at_all() {
+        let dir = tempfile::tempdir().expect("temp");
+        let written = write_pair(dir.path(), ["a.json", "a.csv"], |a, b| {
+            a.write_all(b"[1]")?;
+            b.write_all(b"x\n1\n")?;
+            Ok(())
+        })
+        .expect("written");
+        assert_eq!(
+            written,
+            [dir.path().join("a.json"), dir.path().join("a.csv")]
+        );
+        assert_eq!(std::fs::read(&written[0]).expect("a.json"), b"[1]");
+        assert_eq!(std::fs::read(&written[1]).expect("a.csv"), b"x\n1\n");
+        let failed = write_pair(dir.path(), ["b.json", "b.csv"], |a, b| {
+            a.write_all(b"[")?;
+            b.write_all(b"x\n")?;
+            Err(OutputError::Render {
+                what: "b".into(),
+                message: "stopped".into(),
+            })
+        });
+        assert!(failed.is_err_and(|e| e.to_string().contains("stopped")));
+        // Neither file, nor a temporary one, is left behind.
+        assert_eq!(names(dir.path()), ["a.csv", "a.json"]);
+    }
 }

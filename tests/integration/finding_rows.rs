@@ -196,3 +196,68 @@ fn json_and_csv_written_together_are_the_files_written_apart() {
     }
     assert_eq!(n, findings.len());
 }
+
+/// A write that fails part way (here: findings.json grows past the largest file the process
+/// may write, findings.csv stays below it) names the file it failed in, and leaves neither
+/// of the two files, whole or in part.
+#[cfg(unix)]
+#[test]
+fn a_failed_write_names_its_file_and_leaves_neither_file() {
+    let dir = tempfile::tempdir().expect("temp");
+    let snap = dir.path().join("snapshot");
+    bin()
+        .args(["generate", "--users", "5000", "--out"])
+        .arg(&snap)
+        .assert()
+        .code(0);
+    let out = dir.path().join("out");
+    let exe = assert_cmd::cargo::cargo_bin("b2bready");
+    // bash counts the limit in KiB; an ignored SIGXFSZ makes the write fail instead.
+    let limited = std::process::Command::new("bash")
+        .args(["-c", "trap '' XFSZ; ulimit -f 9000; exec \"$0\" \"$@\""])
+        .arg(&exe)
+        .args([
+            "scan",
+            "-q",
+            "--no-config",
+            "--scope",
+            "all",
+            "--fail-on",
+            "never",
+        ])
+        .args(["-f", "json,csv", "-o"])
+        .arg(&out)
+        .arg(&snap)
+        .output()
+        .expect("runs");
+    let err = String::from_utf8_lossy(&limited.stderr);
+    assert_eq!(limited.status.code(), Some(2), "{err}");
+    let json = out.join("findings.json");
+    assert!(
+        err.contains(&format!("cannot write {}", json.display())),
+        "{err}"
+    );
+    let left: Vec<String> = std::fs::read_dir(&out)
+        .expect("out")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, ["verdicts.csv"], "{err}");
+    // Without the limit, findings.json is the larger file and findings.csv fits under it.
+    bin()
+        .args([
+            "scan",
+            "-q",
+            "--no-config",
+            "--scope",
+            "all",
+            "--fail-on",
+            "never",
+        ])
+        .args(["-f", "json,csv", "-o"])
+        .arg(&out)
+        .arg(&snap)
+        .assert()
+        .code(0);
+    let size = |f: &str| std::fs::metadata(out.join(f)).expect("written").len();
+    assert!(size("findings.csv") < 9000 * 1024 && size("findings.json") > 9000 * 1024);
+}
