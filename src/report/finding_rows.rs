@@ -62,7 +62,8 @@ pub fn push_str(buf: &mut Vec<u8>, s: &str) -> serde_json::Result<()> {
     Ok(())
 }
 
-fn push_opt(buf: &mut Vec<u8>, s: Option<&str>) -> serde_json::Result<()> {
+/// Appends `s` as a JSON string, or `null`.
+pub fn push_opt(buf: &mut Vec<u8>, s: Option<&str>) -> serde_json::Result<()> {
     match s {
         Some(s) => push_str(buf, s),
         None => {

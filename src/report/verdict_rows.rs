@@ -2,7 +2,7 @@
 //! hand like the findings' (`finding_rows`): the line is byte for byte what `serde_json` writes
 //! for a [`VerdictDto`] (a test holds them together), the row what the `csv` writer would.
 
-use super::finding_rows::push_str;
+use super::finding_rows::{push_opt, push_str};
 use super::json::VerdictDto;
 use crate::output::csv::{formula_safe, push_field};
 
@@ -17,16 +17,6 @@ pub const CSV_COLUMNS: [&str; 8] = [
     "blockers",
     "warnings",
 ];
-
-fn push_opt(buf: &mut Vec<u8>, s: Option<&str>) -> serde_json::Result<()> {
-    match s {
-        Some(s) => push_str(buf, s),
-        None => {
-            buf.extend_from_slice(b"null");
-            Ok(())
-        }
-    }
-}
 
 fn push_list(buf: &mut Vec<u8>, items: &[&str]) -> serde_json::Result<()> {
     buf.push(b'[');

@@ -104,15 +104,21 @@ pub fn stderr_of(out: &std::process::Output) -> String {
 /// Scans with `--format json` (and `--fail-on never`) and returns findings.json.
 pub fn scan_json(snapshot: &Path, extra: &[&str]) -> serde_json::Value {
     let dir = tempfile::tempdir().expect("temp dir");
+    let file = scan_json_into(dir.path(), snapshot, extra);
+    let text = std::fs::read_to_string(file).expect("findings.json");
+    serde_json::from_str(&text).expect("findings.json is JSON")
+}
+
+/// Scans with `--format json` (and `--fail-on never`) into `out`; the path of findings.json.
+pub fn scan_json_into(out: &Path, snapshot: &Path, extra: &[&str]) -> PathBuf {
     bin()
         .args(["scan", "-q", "--fail-on", "never", "-f", "json", "-o"])
-        .arg(dir.path())
+        .arg(out)
         .args(extra)
         .arg(snapshot)
         .assert()
         .code(0);
-    let text = std::fs::read_to_string(dir.path().join("findings.json")).expect("findings.json");
-    serde_json::from_str(&text).expect("findings.json is JSON")
+    out.join("findings.json")
 }
 
 /// A running `b2bready simulate`, stopped when dropped.

@@ -10,7 +10,7 @@ use b2bready::report::finding_rows::{push_evidence, push_line};
 use b2bready::report::json::{finding, verdict};
 use b2bready::report::verdict_rows;
 
-use crate::common::{Tenant, bin, clean_guest, scan_json};
+use crate::common::{Tenant, bin, clean_guest, scan_json, scan_json_into};
 
 /// Strings that need every kind of JSON escape (each alone in one of them), and cells a
 /// spreadsheet would run.
@@ -69,23 +69,7 @@ fn config(dir: &Path, after: &Path) -> PathBuf {
 }
 
 fn baseline(dir: &Path, before: &Path) -> PathBuf {
-    let out = dir.join("baseline");
-    bin()
-        .args([
-            "scan",
-            "-q",
-            "--no-config",
-            "--fail-on",
-            "never",
-            "-f",
-            "json",
-            "-o",
-        ])
-        .arg(&out)
-        .arg(before)
-        .assert()
-        .code(0);
-    out.join("findings.json")
+    scan_json_into(&dir.join("baseline"), before, &["--no-config"])
 }
 
 #[test]
@@ -197,6 +181,25 @@ fn json_and_csv_written_together_are_the_files_written_apart() {
     assert_eq!(n, findings.len());
 }
 
+/// The arguments of a scan of every account of `snap` to findings.json and findings.csv in
+/// `out`.
+#[cfg(unix)]
+fn scan_all(out: &Path, snap: &Path) -> Vec<std::ffi::OsString> {
+    let flags = [
+        "scan",
+        "-q",
+        "--no-config",
+        "--scope",
+        "all",
+        "--fail-on",
+        "never",
+    ];
+    let mut args: Vec<std::ffi::OsString> = flags.into_iter().map(Into::into).collect();
+    args.extend(["-f", "json,csv", "-o"].map(Into::into));
+    args.extend([out.as_os_str().to_owned(), snap.as_os_str().to_owned()]);
+    args
+}
+
 /// A write that fails part way (here: findings.json grows past the largest file the process
 /// may write, findings.csv stays below it) names the file it failed in, and leaves neither
 /// of the two files, whole or in part.
@@ -216,18 +219,7 @@ fn a_failed_write_names_its_file_and_leaves_neither_file() {
     let limited = std::process::Command::new("bash")
         .args(["-c", "trap '' XFSZ; ulimit -f 9000; exec \"$0\" \"$@\""])
         .arg(&exe)
-        .args([
-            "scan",
-            "-q",
-            "--no-config",
-            "--scope",
-            "all",
-            "--fail-on",
-            "never",
-        ])
-        .args(["-f", "json,csv", "-o"])
-        .arg(&out)
-        .arg(&snap)
+        .args(scan_all(&out, &snap))
         .output()
         .expect("runs");
     let err = String::from_utf8_lossy(&limited.stderr);
@@ -243,21 +235,7 @@ fn a_failed_write_names_its_file_and_leaves_neither_file() {
         .collect();
     assert_eq!(left, ["verdicts.csv"], "{err}");
     // Without the limit, findings.json is the larger file and findings.csv fits under it.
-    bin()
-        .args([
-            "scan",
-            "-q",
-            "--no-config",
-            "--scope",
-            "all",
-            "--fail-on",
-            "never",
-        ])
-        .args(["-f", "json,csv", "-o"])
-        .arg(&out)
-        .arg(&snap)
-        .assert()
-        .code(0);
+    bin().args(scan_all(&out, &snap)).assert().code(0);
     let size = |f: &str| std::fs::metadata(out.join(f)).expect("written").len();
     assert!(size("findings.csv") < 9000 * 1024 && size("findings.json") > 9000 * 1024);
 }
