@@ -84,21 +84,21 @@ pub fn row_writer<W: Write>(out: W) -> csv::Writer<W> {
 /// it holds a comma, a quote or a line break; as it is otherwise. For rows assembled by hand,
 /// millions at a time.
 pub fn push_field(buf: &mut Vec<u8>, cell: &[u8]) {
-    // Without short-circuiting, so the loop runs over whole vectors of bytes.
-    let special = cell.iter().fold(false, |any, &b| {
-        any | (b == b',') | (b == b'"') | (b == b'\n') | (b == b'\r')
-    });
+    let special =
+        memchr::memchr3(b',', b'"', b'\n', cell).is_some() || memchr::memchr(b'\r', cell).is_some();
     if !special {
         buf.extend_from_slice(cell);
         return;
     }
     buf.push(b'"');
-    for part in cell.split_inclusive(|&b| b == b'"') {
-        buf.extend_from_slice(part);
-        if part.ends_with(b"\"") {
-            buf.push(b'"');
-        }
+    // Quotes found with memchr: an evidence cell holds dozens of them.
+    let mut start = 0;
+    for quote in memchr::memchr_iter(b'"', cell) {
+        buf.extend_from_slice(&cell[start..=quote]);
+        buf.push(b'"');
+        start = quote + 1;
     }
+    buf.extend_from_slice(&cell[start..]);
     buf.push(b'"');
 }
 
@@ -180,12 +180,13 @@ mod tests {
 
     #[test]
     fn cells_pushed_by_hand_are_what_the_csv_writer_writes() {
-        let cells: [&[u8]; 12] = [
+        let cells: [&[u8]; 13] = [
             b"plain",
             b"",
             b"a,b",
             b"say \"hi\"",
             b"\"",
+            b"\"\"x\"",
             b"line\nbreak",
             b"cr\rhere",
             b"'=1",

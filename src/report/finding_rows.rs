@@ -49,10 +49,10 @@ const CHUNKS_AT_A_TIME: usize = 4;
 /// Appends `s` as a JSON string, exactly as `serde_json` writes it.
 pub fn push_str(buf: &mut Vec<u8>, s: &str) -> serde_json::Result<()> {
     let bytes = s.as_bytes();
-    // Without short-circuiting, so the loop runs over whole vectors of bytes.
-    let escaped = bytes.iter().fold(false, |any, &b| {
-        any | (b < 0x20) | (b == b'"') | (b == b'\\')
-    });
+    // A control character is there when the smallest byte is one (a minimum the processor
+    // takes many bytes at a time); quotes and backslashes are found with memchr.
+    let escaped = bytes.iter().copied().min().is_some_and(|b| b < 0x20)
+        || memchr::memchr2(b'"', b'\\', bytes).is_some();
     if escaped {
         return serde_json::to_writer(buf, s);
     }
