@@ -1,6 +1,7 @@
 //! The data every stage shares: the account and tenant tables with their documented columns,
 //! severities and verdicts.
 
+mod str_column;
 pub mod table;
 
 pub use table::{Cell, Column, ColumnDef, Kind, StrColumn, Table};
