@@ -11,8 +11,6 @@ use std::borrow::Cow;
 use std::io::Write;
 use std::sync::mpsc::sync_channel;
 
-use rayon::prelude::*;
-
 use super::json::{Evidence, FindingDto, finding};
 use crate::model::Cell;
 use crate::output::OutputError;
@@ -39,12 +37,6 @@ pub const CSV_COLUMNS: [&str; 15] = [
 ];
 
 const CSV_FILE: &str = "findings.csv";
-
-/// Findings per chunk; chunks are rendered in parallel, a few at a time, and written in order.
-const CHUNK: usize = 4_096;
-
-/// Chunks rendered at a time: bounds the memory however many findings there are.
-const CHUNKS_AT_A_TIME: usize = 4;
 
 /// Appends `s` as a JSON string, exactly as `serde_json` writes it.
 pub fn push_str(buf: &mut Vec<u8>, s: &str) -> serde_json::Result<()> {
@@ -213,38 +205,16 @@ fn render_chunk(
     Ok(out)
 }
 
-/// Renders every finding, a few chunks in parallel, and hands each chunk to `emit` in order.
-/// The next chunks are rendered on another thread while `emit` writes these, so the writing
-/// (mostly the kernel copying bytes) and the rendering overlap.
+/// Renders every finding (as JSON lines, CSV rows or both) and hands each chunk to `emit` in
+/// order.
 fn each_chunk(
     result: &ScanResult,
     json: bool,
     csv: bool,
-    mut emit: impl FnMut(Rendered) -> Result<(), OutputError>,
+    emit: impl FnMut(Rendered) -> Result<(), OutputError>,
 ) -> Result<(), OutputError> {
-    std::thread::scope(|s| {
-        let (rendered, groups) = sync_channel::<Result<Vec<Rendered>, OutputError>>(1);
-        s.spawn(move || {
-            for (g, group) in result.findings.chunks(CHUNK * CHUNKS_AT_A_TIME).enumerate() {
-                let group: Result<Vec<Rendered>, OutputError> = group
-                    .par_chunks(CHUNK)
-                    .enumerate()
-                    .map(|(c, chunk)| render_chunk(result, chunk, g == 0 && c == 0, json, csv))
-                    .collect();
-                let failed = group.is_err();
-                // A closed channel means the writing stopped.
-                if rendered.send(group).is_err() || failed {
-                    break;
-                }
-            }
-        });
-        for group in groups {
-            for r in group? {
-                emit(r)?;
-            }
-        }
-        Ok(())
-    })
+    let render = |chunk: &[Finding], first| render_chunk(result, chunk, first, json, csv);
+    super::chunked(&result.findings, render, emit)
 }
 
 /// The elements of `findings.json`'s `findings` array (what goes between its brackets).
@@ -266,7 +236,7 @@ pub fn write_both(
     csv: &mut (dyn Write + Send),
 ) -> Result<(), OutputError> {
     std::thread::scope(|s| {
-        let (to_csv, rows) = sync_channel::<Vec<u8>>(CHUNKS_AT_A_TIME);
+        let (to_csv, rows) = sync_channel::<Vec<u8>>(super::CHUNKS_AT_A_TIME);
         let writer = s.spawn(move || -> Result<(), OutputError> {
             start(csv, &CSV_COLUMNS, Start::File, CSV_FILE)?;
             for buf in rows {

@@ -8,7 +8,6 @@ use serde::Serialize;
 use super::generated_at;
 use super::review::{ExceptionDto, ReviewDto, exception, resolved_dto, review};
 use crate::output::OutputError;
-use rayon::prelude::*;
 
 use crate::model::{Cell, Table, user as col};
 use crate::scan::baseline::of as fingerprint_of;
@@ -271,26 +270,21 @@ where
     I: Sync,
     F: Fn(&I, &mut Vec<u8>) -> serde_json::Result<()> + Sync,
 {
-    const CHUNK: usize = 4_096;
     write!(out, ",\n  \"{key}\": [")?;
-    for (c, group) in items.chunks(CHUNK * 4).enumerate() {
-        let parts: Vec<Result<Vec<u8>, serde_json::Error>> = group
-            .par_chunks(CHUNK)
-            .enumerate()
-            .map(|(j, chunk)| {
-                let mut buf = Vec::with_capacity(chunk.len() * 256);
-                for (k, item) in chunk.iter().enumerate() {
-                    let first = c == 0 && j == 0 && k == 0;
-                    buf.extend_from_slice(if first { b"\n    " } else { b",\n    " });
-                    write_one(item, &mut buf)?;
-                }
-                Ok(buf)
-            })
-            .collect();
-        for part in parts {
-            out.write_all(&part.map_err(|e| json_error(what, e))?)?;
+    let render = |chunk: &[I], first: bool| {
+        let mut buf = Vec::with_capacity(chunk.len() * 256);
+        for (k, item) in chunk.iter().enumerate() {
+            let sep: &[u8] = if first && k == 0 {
+                b"\n    "
+            } else {
+                b",\n    "
+            };
+            buf.extend_from_slice(sep);
+            write_one(item, &mut buf).map_err(|e| json_error(what, e))?;
         }
-    }
+        Ok(buf)
+    };
+    super::chunked(items, render, |buf| Ok(out.write_all(&buf)?))?;
     out.write_all(b"\n  ]")?;
     Ok(())
 }

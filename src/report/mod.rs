@@ -45,3 +45,45 @@ pub fn generated_at() -> String {
     }
     crate::output::now_rfc3339()
 }
+
+/// Items per chunk: chunks are rendered in parallel, a few at a time, and written in order.
+const CHUNK: usize = 4_096;
+
+/// Chunks rendered at a time: bounds the memory however many items there are.
+const CHUNKS_AT_A_TIME: usize = 4;
+
+/// Renders `items` a chunk at a time (`render` is told whether its chunk is the first), a few
+/// chunks in parallel, and hands each rendered chunk to `emit` in order. The next chunks are
+/// rendered on another thread while `emit` writes these, so that writing (mostly the kernel
+/// copying bytes) and rendering overlap, and the rows never sit in memory all together.
+pub(crate) fn chunked<T: Sync, R: Send>(
+    items: &[T],
+    render: impl Fn(&[T], bool) -> Result<R, crate::output::OutputError> + Sync,
+    mut emit: impl FnMut(R) -> Result<(), crate::output::OutputError>,
+) -> Result<(), crate::output::OutputError> {
+    use rayon::prelude::*;
+    std::thread::scope(|s| {
+        let (rendered, groups) = std::sync::mpsc::sync_channel::<Result<Vec<R>, _>>(1);
+        let render = &render;
+        s.spawn(move || {
+            for (g, group) in items.chunks(CHUNK * CHUNKS_AT_A_TIME).enumerate() {
+                let group: Result<Vec<R>, _> = group
+                    .par_chunks(CHUNK)
+                    .enumerate()
+                    .map(|(c, chunk)| render(chunk, g == 0 && c == 0))
+                    .collect();
+                let failed = group.is_err();
+                // A closed channel means the writing stopped.
+                if rendered.send(group).is_err() || failed {
+                    break;
+                }
+            }
+        });
+        for group in groups {
+            for r in group? {
+                emit(r)?;
+            }
+        }
+        Ok(())
+    })
+}
