@@ -57,7 +57,7 @@ pub fn write_file(
     };
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let (tmp, file) = create_temporary(&path).map_err(io(&path))?;
-    let mut out = BufWriter::with_capacity(1 << 20, file);
+    let mut out = BufWriter::with_capacity(1 << 20, WriteBehind::new(file));
     let result = render(&mut out).and_then(|()| out.flush().map_err(io(&path)));
     drop(out);
     if let Err(e) = result {
@@ -66,6 +66,75 @@ pub fn write_file(
     }
     put_in_place(&tmp, &path).map_err(io(&path))?;
     Ok(path)
+}
+
+/// A file written front to back that, once large, lets the operating system drop the pages it
+/// has written from its cache as they reach the disk.
+///
+/// A report of a large tenant runs to gigabytes. Kept whole in the page cache, it takes as
+/// many fresh pages, and fresh pages are the dear part of writing: on a virtual machine whose
+/// free memory goes back to the host, filling them costs several times the copy itself (2.6 GB:
+/// 7 s of system time, against 1 s when the same pages are reused). Past [`Self::START`],
+/// every [`Self::WINDOW`] written asks the kernel to write back the latest stretch and drop what
+/// of it is on disk already (`POSIX_FADV_DONTNEED`), so the file streams through a bounded set of
+/// pages that are reused while warm. Nothing waits: a slow disk only means fewer pages are
+/// dropped. Smaller files are written exactly as before.
+struct WriteBehind {
+    file: std::fs::File,
+    written: u64,
+    advised: u64,
+}
+
+impl WriteBehind {
+    const START: u64 = 64 << 20;
+    const WINDOW: u64 = 32 << 20;
+    /// How far back each piece of advice reaches: pages still being written back when first
+    /// advised are dropped by a later one.
+    const TRAIL: u64 = 256 << 20;
+
+    fn new(file: std::fs::File) -> Self {
+        WriteBehind {
+            file,
+            written: 0,
+            advised: 0,
+        }
+    }
+
+    fn advise(&mut self) {
+        if self.written < Self::START || self.written - self.advised < Self::WINDOW {
+            return;
+        }
+        self.advised = self.written;
+        #[cfg(target_os = "linux")]
+        {
+            use nix::fcntl::{PosixFadviseAdvice, posix_fadvise};
+            let from = self.written.saturating_sub(Self::TRAIL);
+            let (Ok(offset), Ok(len)) = (i64::try_from(from), i64::try_from(self.written - from))
+            else {
+                return;
+            };
+            // Advice only: a file system that ignores it is written as any other.
+            let _ = posix_fadvise(
+                &self.file,
+                offset,
+                len,
+                PosixFadviseAdvice::POSIX_FADV_DONTNEED,
+            );
+        }
+    }
+}
+
+impl Write for WriteBehind {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.written += n as u64;
+        self.advise();
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
 }
 
 /// Puts a finished file in place of `path`, as [`rename_into_place`] does.
@@ -255,6 +324,25 @@ mod tests {
         assert!(failed.is_err_and(|e| e.to_string().contains("stopped")));
         // Neither file, nor a temporary one, is left behind.
         assert_eq!(names(dir.path()), ["a.csv", "a.json"]);
+    }
+
+    #[test]
+    fn a_large_file_streamed_to_disk_is_written_whole() {
+        let dir = tempfile::tempdir().expect("temp");
+        // Past the point where written pages are let go, in pieces of awkward sizes.
+        let piece: Vec<u8> = (0..=250u8).cycle().take(1_000_003).collect();
+        let pieces = (WriteBehind::START + 3 * WriteBehind::WINDOW) as usize / piece.len() + 1;
+        let path = write_file(dir.path(), "big.bin", |w| {
+            for _ in 0..pieces {
+                w.write_all(&piece)?;
+            }
+            Ok(())
+        })
+        .expect("written");
+        let read = std::fs::read(&path).expect("read");
+        assert_eq!(read.len(), piece.len() * pieces);
+        assert!(read.chunks(piece.len()).all(|c| c == piece.as_slice()));
+        assert_eq!(names(dir.path()), ["big.bin"]);
     }
 
     #[test]
