@@ -11,6 +11,12 @@ use super::OutputError;
 /// Makes a value safe for a spreadsheet cell: a leading `=`, `+`, `-`, `@`, tab or carriage
 /// return would make Excel or LibreOffice run it as a formula, so it gets a `'` in front.
 pub fn formula_safe(value: &str) -> Cow<'_, str> {
+    // Most cells start with a byte that begins none of them (the full-width forms all start
+    // with 0xEF in UTF-8).
+    let risky = |b: &u8| matches!(b, b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r' | 0xEF);
+    if !value.as_bytes().first().is_some_and(risky) {
+        return value.into();
+    }
     if value.starts_with([
         '=', '+', '-', '@', '\t', '\r', '\u{FF1D}', '\u{FF0B}', '\u{FF0D}', '\u{FF20}',
     ]) {
@@ -84,8 +90,10 @@ pub fn row_writer<W: Write>(out: W) -> csv::Writer<W> {
 /// it holds a comma, a quote or a line break; as it is otherwise. For rows assembled by hand,
 /// millions at a time.
 pub fn push_field(buf: &mut Vec<u8>, cell: &[u8]) {
-    let special =
-        memchr::memchr3(b',', b'"', b'\n', cell).is_some() || memchr::memchr(b'\r', cell).is_some();
+    // One pass with no early exit: the compiler checks many bytes at a time.
+    let special = cell.iter().fold(false, |any, &b| {
+        any | (b == b',') | (b == b'"') | (b == b'\n') | (b == b'\r')
+    });
     if !special {
         buf.extend_from_slice(cell);
         return;
@@ -226,10 +234,14 @@ mod tests {
 
     #[test]
     fn formula_cells_are_neutralised() {
-        for bad in ["=1+1", "+cmd", "-2", "@SUM(A1)", "\tx", "\rx", "＝1"] {
+        for bad in [
+            "=1+1", "+cmd", "-2", "@SUM(A1)", "\tx", "\rx", "＝1", "＋1", "－1", "＠x",
+        ] {
             assert!(formula_safe(bad).starts_with('\''), "{bad:?}");
         }
-        assert_eq!(formula_safe("ana@adatum.com"), "ana@adatum.com");
-        assert_eq!(formula_safe(""), "");
+        // Other characters whose UTF-8 starts with the full-width forms' first byte pass.
+        for good in ["ana@adatum.com", "", "ｱﾅ", "\u{FEFF}x", "x=1"] {
+            assert_eq!(formula_safe(good), good);
+        }
     }
 }
