@@ -204,9 +204,12 @@ pub fn evaluate(
     }
     let mut per_row: Vec<(Vec<u16>, Vec<u16>)> =
         vec![(Vec::new(), Vec::new()); facts.in_scope.len()];
-    // Each judged row's place in id order, found with one sort: the findings of every rule
-    // are then put in id order by comparing numbers, not ids.
-    let mut by_id: Vec<u32> = facts.in_scope.clone();
+    // Each listed row's place in id order (judged or excluded: every row a verdict names),
+    // found with one sort: the findings of every rule and the verdicts are then put in id
+    // order by comparing numbers, not ids.
+    let mut by_id: Vec<u32> = (0..users.len() as u32)
+        .filter(|&r| facts.class[r as usize] != Class::OutOfScope)
+        .collect();
     ids.sort_rows(&mut by_id);
     let mut rank = vec![u32::MAX; users.len()];
     for (i, &r) in by_id.iter().enumerate() {
@@ -230,7 +233,7 @@ pub fn evaluate(
     findings.sort_by_key(|f| (f.rule, f.row.is_some()));
     // Stable sort: user findings keep their id order within a rule.
 
-    let verdicts = verdicts(facts, per_row, &slot, &tenant_blockers, ids);
+    let verdicts = verdicts(facts, per_row, &slot, &tenant_blockers, &rank);
     Ok(Evaluation {
         outcomes,
         findings,
@@ -238,15 +241,15 @@ pub fn evaluate(
     })
 }
 
-/// One verdict per account in scope or excluded, sorted by id. `per_row` holds the blockers
-/// and warnings of each in-scope row (in rule order), found through `slot`; they move into the
-/// verdicts rather than being copied.
+/// One verdict per account in scope or excluded, sorted by id (`rank`, each such row's place
+/// in id order). `per_row` holds the blockers and warnings of each in-scope row (in rule
+/// order), found through `slot`; they move into the verdicts rather than being copied.
 fn verdicts(
     facts: &Facts,
     mut per_row: Vec<(Vec<u16>, Vec<u16>)>,
     slot: &[u32],
     tenant_blockers: &[u16],
-    ids: &crate::model::StrColumn,
+    rank: &[u32],
 ) -> Vec<VerdictRow> {
     let mut verdicts: Vec<VerdictRow> = facts
         .class
@@ -282,13 +285,7 @@ fn verdicts(
             }
         })
         .collect();
-    let mut by_id: Vec<u32> = verdicts.iter().map(|v| v.row).collect();
-    ids.sort_rows(&mut by_id);
-    let mut place = vec![0u32; ids.len()];
-    for (i, &r) in by_id.iter().enumerate() {
-        place[r as usize] = i as u32;
-    }
-    verdicts.par_sort_unstable_by_key(|v| place[v.row as usize]);
+    verdicts.par_sort_unstable_by_key(|v| rank[v.row as usize]);
     verdicts
 }
 
