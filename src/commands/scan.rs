@@ -126,7 +126,8 @@ fn write_files(
     jobs: &[(&'static str, Job)],
     out: &Path,
 ) -> Result<Vec<PathBuf>, OutputError> {
-    std::thread::scope(|s| {
+    let clock = crate::scan::Phases::start();
+    let written = std::thread::scope(|s| {
         let running: Vec<_> = jobs
             .iter()
             .map(|(name, job)| {
@@ -149,5 +150,7 @@ fn write_files(
             written.extend(paths);
         }
         Ok(written)
-    })
+    });
+    clock.mark("write, all files");
+    written
 }
