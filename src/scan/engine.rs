@@ -174,6 +174,7 @@ pub fn evaluate(
             count: 0,
         })
         .collect();
+    let clock = super::Phases::start();
     let user_hits = evaluate_target(
         registry,
         Target::User,
@@ -182,6 +183,7 @@ pub fn evaluate(
         Some(&facts.in_scope),
     )?;
     let tenant_hits = evaluate_target(registry, Target::Tenant, &runnable, &facts.tenant, None)?;
+    clock.mark("  conditions");
 
     let ids = users.columns[col::ID].text().expect("text column");
     let mut findings = Vec::new();
@@ -216,6 +218,7 @@ pub fn evaluate(
         rank[r as usize] = i as u32;
     }
     drop(by_id);
+    clock.mark("  id order");
     for (rule, mut rows) in user_hits {
         outcomes[rule].count = rows.len();
         rows.par_sort_unstable_by_key(|&r| rank[r as usize]);
@@ -232,8 +235,9 @@ pub fn evaluate(
     }
     findings.sort_by_key(|f| (f.rule, f.row.is_some()));
     // Stable sort: user findings keep their id order within a rule.
-
+    clock.mark("  findings");
     let verdicts = verdicts(facts, per_row, &slot, &tenant_blockers, &rank);
+    clock.mark("  verdicts");
     Ok(Evaluation {
         outcomes,
         findings,
