@@ -82,6 +82,11 @@ impl StrColumn {
         }
     }
 
+    /// How many bytes the values and their bounds take.
+    pub fn bytes(&self) -> usize {
+        self.data.len() + std::mem::size_of_val(self.ends.as_slice())
+    }
+
     /// An empty column with room for all of this one's values.
     pub fn room_for_all(&self) -> StrColumn {
         let mut out = StrColumn::with_capacity(self.len());

@@ -98,6 +98,15 @@ impl Column {
         }
     }
 
+    /// About how many bytes the column takes.
+    pub fn bytes(&self) -> usize {
+        match self {
+            Column::Text(c) => c.bytes(),
+            Column::Bool(c) => std::mem::size_of_val(c.as_slice()),
+            Column::Int(c) => std::mem::size_of_val(c.as_slice()),
+        }
+    }
+
     /// An empty column of the same kind with room for all of this one's cells, so that
     /// filling it (on any thread) allocates nothing more.
     pub fn room_for_all(&self) -> Column {

@@ -67,19 +67,16 @@ pub fn judged_first(
             order.push(row as u32);
         }
     }
-    // Two columns at a time, one per core. The new columns are allocated and the old ones
-    // freed on this thread, so each pair reuses the memory the previous pair gave back
-    // instead of adding to it.
-    for pair in users.columns.chunks_mut(2) {
-        let mut moved: Vec<Column> = pair.iter().map(Column::room_for_all).collect();
-        moved
-            .par_iter_mut()
-            .zip(pair.par_iter())
-            .for_each(|(new, old)| old.gather_into(&order, new));
-        for (old, new) in pair.iter_mut().zip(moved) {
-            *old = new;
-        }
-    }
+    // A column per core at a time, each freed as soon as its new copy is made, so the new
+    // copies reuse the memory the old ones give back instead of adding to it; the largest
+    // first, so that no core is left with a large one at the end.
+    let mut by_size: Vec<&mut Column> = users.columns.iter_mut().collect();
+    by_size.sort_by_key(|c| std::cmp::Reverse(c.bytes()));
+    by_size.into_par_iter().with_max_len(1).for_each(|old| {
+        let mut new = old.room_for_all();
+        old.gather_into(&order, &mut new);
+        *old = new;
+    });
     if lines.len() == rows {
         *lines = order.iter().map(|&r| lines[r as usize]).collect();
     }
