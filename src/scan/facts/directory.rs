@@ -9,7 +9,7 @@ use super::cross_tenant::{DomainFact, DomainFacts};
 
 use rayon::prelude::*;
 
-use super::{RowFacts, text_column};
+use super::{RowFacts, build_columns, text_column};
 use crate::model::{Column, StrColumn, Table, user as col};
 use crate::snapshot::directory::ConditionalAccessPolicy;
 use crate::snapshot::tenant::TenantData;
@@ -107,52 +107,76 @@ fn columns(
     for (i, &r) in judged.iter().enumerate() {
         slot[r as usize] = i as u32;
     }
-    let at = |r: usize| per_row.get(slot[r] as usize);
-    let mut converted = StrColumn::default();
-    for r in 0..n {
-        let found = at(r).and_then(|d| d.converted.as_deref());
-        converted.push(found.or(converted_on.get(r)));
-    }
-    let text_of = |f: &dyn for<'d> Fn(&'d RowDirectory) -> Option<&'d str>| {
+    let slot = &slot;
+    let at = move |r: usize| per_row.get(slot[r] as usize);
+    let text_of = move |f: &dyn for<'d> Fn(&'d RowDirectory) -> Option<&'d str>| {
         text_column((0..n).map(|r| at(r).and_then(f)))
     };
-    let home = |f: fn(&DomainFact) -> Option<&str>| text_of(&|d| d.home.and_then(f));
+    let home = move |f: fn(&DomainFact) -> Option<&str>| text_of(&|d| d.home.and_then(f));
     let count =
-        |f: &dyn Fn(&RowDirectory) -> i64| Column::Int((0..n).map(|r| at(r).map(f)).collect());
-    vec![
-        (col::EXTERNAL_USER_CONVERTED_ON, Column::Text(converted)),
+        move |f: &dyn Fn(&RowDirectory) -> i64| Column::Int((0..n).map(|r| at(r).map(f)).collect());
+    let converted = move || {
+        let mut converted = StrColumn::default();
+        for r in 0..n {
+            let found = at(r).and_then(|d| d.converted.as_deref());
+            converted.push(found.or(converted_on.get(r)));
+        }
+        Column::Text(converted)
+    };
+    build_columns(vec![
+        (col::EXTERNAL_USER_CONVERTED_ON, Box::new(converted)),
         (
             col::EXTERNAL_IDENTITY_ISSUER,
-            text_of(&|d| d.issuer.as_deref()),
+            Box::new(move || text_of(&|d| d.issuer.as_deref())),
         ),
-        (col::HOME_TENANT, home(|h| Some(h.status))),
-        (col::HOME_TENANT_ID, home(|h| h.tenant.as_deref())),
-        (col::CROSS_TENANT_POLICY, home(|h| h.policy)),
+        (col::HOME_TENANT, Box::new(move || home(|h| Some(h.status)))),
+        (
+            col::HOME_TENANT_ID,
+            Box::new(move || home(|h| h.tenant.as_deref())),
+        ),
+        (
+            col::CROSS_TENANT_POLICY,
+            Box::new(move || home(|h| h.policy)),
+        ),
         (
             col::CROSS_TENANT_INBOUND,
-            home(|h| h.inbound.as_ref().map(|i| i.state)),
+            Box::new(move || home(|h| h.inbound.as_ref().map(|i| i.state))),
         ),
         (
             col::CROSS_TENANT_INBOUND_DETAIL,
-            home(|h| h.inbound.as_ref().and_then(|i| i.detail.as_deref())),
+            Box::new(move || home(|h| h.inbound.as_ref().and_then(|i| i.detail.as_deref()))),
         ),
         (
             col::INBOUND_MFA_TRUSTED,
-            Column::Bool(
-                (0..n)
-                    .map(|r| at(r).and_then(|d| d.home.and_then(|h| h.mfa)))
-                    .collect(),
-            ),
+            Box::new(move || {
+                Column::Bool(
+                    (0..n)
+                        .map(|r| at(r).and_then(|d| d.home.and_then(|h| h.mfa)))
+                        .collect(),
+                )
+            }),
         ),
-        (col::CA_MFA_POLICIES, text_of(&|d| d.ca.as_deref())),
-        (col::DIRECTORY_ROLES, text_of(&|d| d.roles_text.as_deref())),
-        (col::DIRECTORY_ROLE_COUNT, count(&|d| d.roles.len() as i64)),
+        (
+            col::CA_MFA_POLICIES,
+            Box::new(move || text_of(&|d| d.ca.as_deref())),
+        ),
+        (
+            col::DIRECTORY_ROLES,
+            Box::new(move || text_of(&|d| d.roles_text.as_deref())),
+        ),
+        (
+            col::DIRECTORY_ROLE_COUNT,
+            Box::new(move || count(&|d| d.roles.len() as i64)),
+        ),
         (
             col::PRIVILEGED_ROLE_COUNT,
-            count(&|d| d.roles.iter().filter(|h| h.privileged).count() as i64),
+            Box::new(move || count(&|d| d.roles.iter().filter(|h| h.privileged).count() as i64)),
         ),
-        (col::RESTRICTED_UNITS, text_of(&|d| d.units.as_deref())),
-    ]
+        (
+            col::RESTRICTED_UNITS,
+            Box::new(move || text_of(&|d| d.units.as_deref())),
+        ),
+    ])
 }
 
 struct RowDirectory<'a> {

@@ -175,48 +175,54 @@ pub fn derive(
         .iter()
         .map(|e| e.as_deref().and_then(domain_of))
         .collect();
-    let derived = [
-        (
-            col::MAIL_DOMAIN,
-            text_column(rows.iter().map(|f| f.domain.as_deref())),
-        ),
-        (
-            col::MAIL_PROBLEM,
-            text_column(problem.iter().map(Option::as_deref)),
-        ),
-        (
-            col::MAIL_DOMAIN_VERIFIED,
-            Column::Bool(rows.iter().map(|f| f.verified).collect()),
-        ),
-        (
-            col::MAIL_DOMAIN_POLICY,
-            text_column(refusal.iter().copied()),
-        ),
-        (
-            col::MAIL_COLLISION_WITH,
-            text_column(holder.iter().map(|h| h.map(|h| h.label))),
-        ),
-        (
-            col::MAIL_COLLISION_KIND,
-            text_column(holder.iter().map(|h| h.map(|h| h.kind.as_str()))),
-        ),
-        (
-            col::MAIL_COLLISION_ID,
-            text_column(holder.iter().map(|h| h.map(|h| h.id))),
-        ),
-        (col::MAIL_COLLISION_COUNT, Column::Int(count)),
-        (
-            col::EXTERNAL_EMAIL,
-            text_column(external_email.iter().map(Option::as_deref)),
-        ),
-        (
-            col::EXTERNAL_DOMAIN,
-            text_column(external_domain.iter().map(Option::as_deref)),
-        ),
-    ];
+    let built = {
+        let (rows, problem, refusal, holder) = (&rows, &problem, &refusal, &holder);
+        let (external_email, external_domain) = (&external_email, &external_domain);
+        build_columns(vec![
+            (
+                col::MAIL_DOMAIN,
+                Box::new(move || text_column(rows.iter().map(|f| f.domain.as_deref()))),
+            ),
+            (
+                col::MAIL_PROBLEM,
+                Box::new(move || text_column(problem.iter().map(Option::as_deref))),
+            ),
+            (
+                col::MAIL_DOMAIN_VERIFIED,
+                Box::new(move || Column::Bool(rows.iter().map(|f| f.verified).collect())),
+            ),
+            (
+                col::MAIL_DOMAIN_POLICY,
+                Box::new(move || text_column(refusal.iter().copied())),
+            ),
+            (
+                col::MAIL_COLLISION_WITH,
+                Box::new(move || text_column(holder.iter().map(|h| h.map(|h| h.label)))),
+            ),
+            (
+                col::MAIL_COLLISION_KIND,
+                Box::new(move || text_column(holder.iter().map(|h| h.map(|h| h.kind.as_str())))),
+            ),
+            (
+                col::MAIL_COLLISION_ID,
+                Box::new(move || text_column(holder.iter().map(|h| h.map(|h| h.id)))),
+            ),
+            (
+                col::EXTERNAL_EMAIL,
+                Box::new(move || text_column(external_email.iter().map(Option::as_deref))),
+            ),
+            (
+                col::EXTERNAL_DOMAIN,
+                Box::new(move || text_column(external_domain.iter().map(Option::as_deref))),
+            ),
+        ])
+    };
     drop(rows);
     drop(holder);
-    for (index, column) in derived.into_iter().chain(directory) {
+    let derived = built
+        .into_iter()
+        .chain([(col::MAIL_COLLISION_COUNT, Column::Int(count))]);
+    for (index, column) in derived.chain(directory) {
         users.table.columns[index] = column;
     }
 
@@ -328,6 +334,18 @@ pub fn is_pending(state: &str) -> bool {
 fn domain_slice(mail: &str) -> Option<&str> {
     let (local, domain) = mail.trim().split_once('@')?;
     (!domain.contains('@') && !local.is_empty() && !domain.is_empty()).then_some(domain)
+}
+
+/// A derived column (its index) and how to build it: a pass over every row.
+type Builder<'a> = (usize, Box<dyn Fn() -> Column + Send + Sync + 'a>);
+
+/// Builds the columns side by side: each is a serial pass over a million rows.
+fn build_columns(builders: Vec<Builder<'_>>) -> Vec<(usize, Column)> {
+    builders
+        .into_par_iter()
+        .with_max_len(1)
+        .map(|(index, build)| (index, build()))
+        .collect()
 }
 
 fn text_column<'a>(values: impl Iterator<Item = Option<&'a str>>) -> Column {
