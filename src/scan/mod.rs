@@ -11,6 +11,7 @@ pub mod inputs;
 mod phases;
 pub mod recheck;
 pub mod review;
+mod unique_ids;
 
 use std::path::{Path, PathBuf};
 
@@ -247,7 +248,7 @@ pub fn run(dir: &Path, registry: Registry, options: ScanOptions) -> Result<Scan,
     let tenant = TenantData::load(dir, &manifest)?;
     let mut users: Users = users::load(&users_file)?;
     clock.mark("read users");
-    check_unique_ids(&users, &users_file.path)?;
+    unique_ids::check(&users, &users_file.path)?;
     clock.mark("unique ids");
 
     let mut warnings = users.warnings.clone();
@@ -322,60 +323,4 @@ pub fn run(dir: &Path, registry: Registry, options: ScanOptions) -> Result<Scan,
         warnings,
         lines: users.lines,
     })
-}
-
-/// Two accounts with one id would make every later step ambiguous. Ids are hashed and the
-/// hashes sorted in parallel; equal hashes are then compared as strings.
-/// The hash of an id without regard to ASCII case: object ids are GUIDs, and Graph treats
-/// `ABC…` and `abc…` as the same object.
-fn hash_folded(id: &str) -> u64 {
-    use std::hash::Hasher;
-    let mut h = std::hash::DefaultHasher::new();
-    for b in id.bytes() {
-        h.write_u8(b.to_ascii_lowercase());
-    }
-    h.finish()
-}
-
-/// (folded id hash, row) of every account, sorted.
-fn folded_id_index(users: &Users) -> Vec<(u64, u32)> {
-    use rayon::prelude::*;
-    let ids = users.table.columns[col::ID].text().expect("text column");
-    let mut keyed: Vec<(u64, u32)> = (0..users.len())
-        .into_par_iter()
-        .map(|r| (hash_folded(ids.get(r).unwrap_or("")), r as u32))
-        .collect();
-    keyed.par_sort_unstable();
-    keyed
-}
-
-fn check_unique_ids(users: &Users, path: &Path) -> Result<(), SnapshotError> {
-    let ids = users.table.columns[col::ID].text().expect("text column");
-    let keyed = folded_id_index(users);
-    let mut duplicate: Option<(u64, u64, &str)> = None;
-    for pair in keyed.windows(2) {
-        let (a, b) = (pair[0].1 as usize, pair[1].1 as usize);
-        let same = |x: Option<&str>, y: Option<&str>| {
-            x.unwrap_or("").eq_ignore_ascii_case(y.unwrap_or(""))
-        };
-        if pair[0].0 == pair[1].0 && same(ids.get(a), ids.get(b)) {
-            let (first, second) = (
-                users.lines[a].min(users.lines[b]),
-                users.lines[a].max(users.lines[b]),
-            );
-            // Report the duplicate met first in the file, whatever the hash order.
-            if duplicate.is_none_or(|(f, _, _)| first < f) {
-                duplicate = Some((first, second, ids.get(a).unwrap_or("")));
-            }
-        }
-    }
-    match duplicate {
-        Some((first, second, id)) => Err(SnapshotError::DuplicateId {
-            path: path.to_owned(),
-            id: id.to_owned(),
-            first,
-            second,
-        }),
-        None => Ok(()),
-    }
 }

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 
 use super::facts::{self, Book, Class, Groups, Holder, OtherHolders, Scope};
 use super::inputs::{self, Entry};
-use super::{ScanError, ScanOptions, availability, check_unique_ids};
+use super::unique_ids::{self, folded_id_index, hash_folded};
+use super::{ScanError, ScanOptions, availability};
 use crate::model::{Column, StrColumn, Verdict, user as col};
 use crate::rules::Registry;
 use crate::snapshot::tenant::TenantData;
@@ -66,7 +67,7 @@ impl Checker {
         };
         let tenant = TenantData::load(dir, &manifest)?;
         let others = users::load(&file)?;
-        check_unique_ids(&others, &file.path)?;
+        unique_ids::check(&others, &file.path)?;
         let not_evaluated = availability(&registry, &tenant, external.is_some());
         let holders = OtherHolders::from_tenant(&tenant);
         let groups = Groups::build(
@@ -76,7 +77,7 @@ impl Checker {
             },
             &|_| true,
         );
-        let ids = super::folded_id_index(&others);
+        let ids = folded_id_index(&others);
         let lookups = facts::Lookups::without_holders(&tenant);
         Ok(Checker {
             registry,
@@ -252,7 +253,7 @@ impl Checker {
 
     /// The snapshot row of an account id, compared without regard to ASCII case.
     fn row_of(&self, id: &str) -> Option<u32> {
-        let h = super::hash_folded(id);
+        let h = hash_folded(id);
         let start = self.ids.partition_point(|p| p.0 < h);
         let ids = self.others.table.columns[col::ID]
             .text()
