@@ -5,6 +5,7 @@ use polars::prelude::{DataFrame, Expr, IntoLazy, PlSmallStr, PolarsError, Polars
 use rayon::prelude::*;
 
 use super::facts::{Class, Facts};
+use super::hits::{Hits, Judged, verdicts};
 use crate::model::{Severity, Table, Verdict, user as col};
 use crate::rules::{QUERY_ENGINE_FAILED, Registry, Target, guard};
 
@@ -204,8 +205,6 @@ pub fn evaluate(
     for (i, &r) in facts.in_scope.iter().enumerate() {
         slot[r as usize] = i as u32;
     }
-    let mut per_row: Vec<(Vec<u16>, Vec<u16>)> =
-        vec![(Vec::new(), Vec::new()); facts.in_scope.len()];
     // Each listed row's place in id order (judged or excluded: every row a verdict names),
     // found with one sort: the findings of every rule and the verdicts are then put in id
     // order by comparing numbers, not ids.
@@ -219,78 +218,39 @@ pub fn evaluate(
     }
     drop(by_id);
     clock.mark("  id order");
-    for (rule, mut rows) in user_hits {
-        outcomes[rule].count = rows.len();
-        rows.par_sort_unstable_by_key(|&r| rank[r as usize]);
-        let severity = outcomes[rule].severity;
-        for &r in &rows {
-            let entry = &mut per_row[slot[r as usize] as usize];
-            match severity {
-                Severity::Blocker => entry.0.push(rule as u16),
-                Severity::Warning => entry.1.push(rule as u16),
-                Severity::Info => {}
-            }
+    let mut user_hits = user_hits;
+    // Each rule's rows in id order, the rules side by side (most are small).
+    user_hits
+        .par_iter_mut()
+        .for_each(|(_, rows)| rows.sort_unstable_by_key(|&r| rank[r as usize]));
+    // The rules that hit each judged row, as bits: no list per row is grown one hit at a
+    // time, and reading the bits in order gives the rules in order.
+    let mut hits = Hits::new(facts.in_scope.len(), registry.rules.len());
+    for (rule, rows) in &user_hits {
+        outcomes[*rule].count = rows.len();
+        for &r in rows {
+            hits.set(slot[r as usize] as usize, *rule);
         }
+    }
+    for (rule, rows) in user_hits {
         findings.extend(rows.into_iter().map(|r| Finding::new(rule, Some(r))));
     }
-    findings.sort_by_key(|f| (f.rule, f.row.is_some()));
     // Stable sort: user findings keep their id order within a rule.
+    findings.sort_by_key(|f| (f.rule, f.row.is_some()));
     clock.mark("  findings");
-    let verdicts = verdicts(facts, per_row, &slot, &tenant_blockers, &rank);
+    let severities: Vec<Severity> = outcomes.iter().map(|o| o.severity).collect();
+    let judged = Judged {
+        hits: &hits,
+        slot: &slot,
+        severities: &severities,
+    };
+    let verdicts = verdicts(facts, &judged, &tenant_blockers, &rank);
     clock.mark("  verdicts");
     Ok(Evaluation {
         outcomes,
         findings,
         verdicts,
     })
-}
-
-/// One verdict per account in scope or excluded, sorted by id (`rank`, each such row's place
-/// in id order). `per_row` holds the blockers and warnings of each in-scope row (in rule
-/// order), found through `slot`; they move into the verdicts rather than being copied.
-fn verdicts(
-    facts: &Facts,
-    mut per_row: Vec<(Vec<u16>, Vec<u16>)>,
-    slot: &[u32],
-    tenant_blockers: &[u16],
-    rank: &[u32],
-) -> Vec<VerdictRow> {
-    let mut verdicts: Vec<VerdictRow> = facts
-        .class
-        .iter()
-        .enumerate()
-        .filter_map(|(r, &class)| match class {
-            Class::OutOfScope => None,
-            Class::Excluded(_) => Some(VerdictRow {
-                row: r as u32,
-                verdict: Verdict::Excluded,
-                class,
-                blockers: Vec::new(),
-                warnings: Vec::new(),
-            }),
-            Class::InScope | Class::Pending => {
-                let (mut blockers, warnings) = std::mem::take(&mut per_row[slot[r] as usize]);
-                if !tenant_blockers.is_empty() {
-                    blockers.extend_from_slice(tenant_blockers);
-                    blockers.sort_unstable();
-                }
-                let verdict = match (class, blockers.is_empty()) {
-                    (Class::Pending, _) => Verdict::Pending,
-                    (_, true) => Verdict::Ready,
-                    (_, false) => Verdict::Blocked,
-                };
-                Some(VerdictRow {
-                    row: r as u32,
-                    verdict,
-                    class,
-                    blockers,
-                    warnings,
-                })
-            }
-        })
-        .collect();
-    verdicts.par_sort_unstable_by_key(|v| rank[v.row as usize]);
-    verdicts
 }
 
 #[cfg(test)]

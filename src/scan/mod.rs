@@ -7,6 +7,7 @@ pub mod email;
 pub mod engine;
 pub mod exceptions;
 pub mod facts;
+mod hits;
 pub mod inputs;
 mod phases;
 pub mod recheck;
