@@ -2,7 +2,10 @@
 //! all, and spreadsheet cells cannot run formulas. Shared by every stage that writes, so none
 //! of them reaches up into another for it.
 
+mod behind;
 pub mod csv;
+
+use behind::WriteBehind;
 
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -66,75 +69,6 @@ pub fn write_file(
     }
     put_in_place(&tmp, &path).map_err(io(&path))?;
     Ok(path)
-}
-
-/// A file written front to back that, once large, lets the operating system drop the pages it
-/// has written from its cache as they reach the disk.
-///
-/// A report of a large tenant runs to gigabytes. Kept whole in the page cache, it takes as
-/// many fresh pages, and fresh pages are the dear part of writing: on a virtual machine whose
-/// free memory goes back to the host, filling them costs several times the copy itself (2.6 GB:
-/// 7 s of system time, against 1 s when the same pages are reused). Past [`Self::START`],
-/// every [`Self::WINDOW`] written asks the kernel to write back the latest stretch and drop what
-/// of it is on disk already (`POSIX_FADV_DONTNEED`), so the file streams through a bounded set of
-/// pages that are reused while warm. Nothing waits: a slow disk only means fewer pages are
-/// dropped. Smaller files are written exactly as before.
-struct WriteBehind {
-    file: std::fs::File,
-    written: u64,
-    advised: u64,
-}
-
-impl WriteBehind {
-    const START: u64 = 64 << 20;
-    const WINDOW: u64 = 32 << 20;
-    /// How far back each piece of advice reaches: pages still being written back when first
-    /// advised are dropped by a later one.
-    const TRAIL: u64 = 256 << 20;
-
-    fn new(file: std::fs::File) -> Self {
-        WriteBehind {
-            file,
-            written: 0,
-            advised: 0,
-        }
-    }
-
-    fn advise(&mut self) {
-        if self.written < Self::START || self.written - self.advised < Self::WINDOW {
-            return;
-        }
-        self.advised = self.written;
-        #[cfg(target_os = "linux")]
-        {
-            use nix::fcntl::{PosixFadviseAdvice, posix_fadvise};
-            let from = self.written.saturating_sub(Self::TRAIL);
-            let (Ok(offset), Ok(len)) = (i64::try_from(from), i64::try_from(self.written - from))
-            else {
-                return;
-            };
-            // Advice only: a file system that ignores it is written as any other.
-            let _ = posix_fadvise(
-                &self.file,
-                offset,
-                len,
-                PosixFadviseAdvice::POSIX_FADV_DONTNEED,
-            );
-        }
-    }
-}
-
-impl Write for WriteBehind {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.file.write(buf)?;
-        self.written += n as u64;
-        self.advise();
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.file.flush()
-    }
 }
 
 /// Puts a finished file in place of `path`, as [`rename_into_place`] does.
