@@ -170,7 +170,7 @@ impl Side {
             .map(|f| {
                 let finding = TenantFinding {
                     severity: f.severity.to_owned(),
-                    message: f.message,
+                    message: f.message.into_owned(),
                 };
                 (f.rule.to_owned(), finding)
             })

@@ -76,7 +76,7 @@ fn findings_frame(result: &ScanResult) -> PolarsResult<DataFrame> {
             text("mail", rows.iter().map(|r| r.subject.mail).collect()),
             text(
                 "message",
-                rows.iter().map(|r| Some(r.message.as_str())).collect(),
+                rows.iter().map(|r| Some(r.message.as_ref())).collect(),
             ),
             text(
                 "evidence",

@@ -80,7 +80,7 @@ pub struct FindingDto<'a> {
     pub rule: &'a str,
     pub severity: &'static str,
     pub subject: SubjectDto<'a>,
-    pub message: String,
+    pub message: std::borrow::Cow<'a, str>,
     pub evidence: Evidence<'a>,
     /// Rule and subject, hashed: the same finding has the same fingerprint in every run.
     pub fingerprint: String,

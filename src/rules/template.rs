@@ -5,6 +5,8 @@
 //! [`MAX_MESSAGE_BYTES`], cut with an ellipsis: column values come from the tenant and can be
 //! long, and a template can repeat them.
 
+use std::borrow::Cow;
+
 use crate::model::{ColumnDef, Table};
 
 /// The longest message template, in characters.
@@ -76,7 +78,16 @@ impl Template {
         Ok(Self { pieces })
     }
 
-    pub fn render(&self, table: &Table, row: usize) -> String {
+    /// The message of `row`: the template's own text, not copied, when it names no column.
+    pub fn render(&self, table: &Table, row: usize) -> Cow<'_, str> {
+        match self.pieces.as_slice() {
+            [] => Cow::Borrowed(""),
+            [Piece::Text(t)] if t.len() <= MAX_MESSAGE_BYTES => Cow::Borrowed(t),
+            _ => Cow::Owned(self.render_owned(table, row)),
+        }
+    }
+
+    fn render_owned(&self, table: &Table, row: usize) -> String {
         let mut out = String::new();
         for p in &self.pieces {
             match p {
@@ -145,5 +156,14 @@ mod tests {
         names.push(Some("Ana"));
         table.columns[user::DISPLAY_NAME] = crate::model::Column::Text(names);
         assert_eq!(short.render(&table, 0), "x Ana");
+        assert!(matches!(short.render(&table, 0), Cow::Owned(_)));
+        // A message that names no column is the template's own text, not a copy.
+        let plain = Template::parse("{{no}} column", user::COLUMNS).expect("valid");
+        assert!(matches!(
+            plain.render(&table, 0),
+            Cow::Borrowed("{no} column")
+        ));
+        let empty = Template::parse("", user::COLUMNS).expect("valid");
+        assert_eq!(empty.render(&table, 0), "");
     }
 }

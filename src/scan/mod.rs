@@ -140,7 +140,7 @@ impl Scan {
             .and_then(|c| c.get(row as usize))
     }
 
-    pub fn message(&self, f: &Finding) -> String {
+    pub fn message(&self, f: &Finding) -> std::borrow::Cow<'_, str> {
         let rule = self.rule(f);
         match f.row {
             Some(r) => rule.message.render(&self.users, r as usize),

@@ -98,7 +98,7 @@ pub(super) fn rules(result: &ScanResult) -> Vec<RuleData<'_>> {
 /// `[rule, message, evidence values, flags, exception]`.
 struct FindingData<'a> {
     rule: u16,
-    message: String,
+    message: std::borrow::Cow<'a, str>,
     evidence: Evidence<'a>,
     flags: u8,
     exception: Option<u16>,

@@ -337,7 +337,7 @@ fn tenant_findings(result: &ScanResult) -> Vec<TenantFinding<'_>> {
                 rule: f.rule,
                 title: result.registry.get(f.rule).map_or("", |r| r.title.as_str()),
                 severity: f.severity,
-                message: f.message,
+                message: f.message.into_owned(),
                 accepted: f.accepted,
                 fails: f.fails,
             }

@@ -111,7 +111,7 @@ fn result_of(result: &ScanResult, f: &Finding, files: &Files) -> SarifResult {
         .build();
     let message = match f.row {
         Some(_) => format!("{who}: {}", result.message(f)),
-        None => result.message(f),
+        None => result.message(f).into_owned(),
     };
     let mut r = SarifResult::builder()
         .rule_id(rule.id.clone())
