@@ -109,74 +109,70 @@ fn columns(
     }
     let slot = &slot;
     let at = move |r: usize| per_row.get(slot[r] as usize);
-    let text_of = move |f: &dyn for<'d> Fn(&'d RowDirectory) -> Option<&'d str>| {
-        text_column((0..n).map(|r| at(r).and_then(f)))
+    let mut builders = text_builders(n, at);
+    let count = move |f: fn(&RowDirectory) -> i64| {
+        move || Column::Int((0..n).map(|r| at(r).map(f)).collect())
     };
-    let home = move |f: fn(&DomainFact) -> Option<&str>| text_of(&|d| d.home.and_then(f));
-    let count =
-        move |f: &dyn Fn(&RowDirectory) -> i64| Column::Int((0..n).map(|r| at(r).map(f)).collect());
-    let converted = move || {
-        let mut converted = StrColumn::default();
-        for r in 0..n {
-            let found = at(r).and_then(|d| d.converted.as_deref());
-            converted.push(found.or(converted_on.get(r)));
-        }
-        Column::Text(converted)
-    };
-    build_columns(vec![
-        (col::EXTERNAL_USER_CONVERTED_ON, Box::new(converted)),
+    builders.extend([
         (
-            col::EXTERNAL_IDENTITY_ISSUER,
-            Box::new(move || text_of(&|d| d.issuer.as_deref())),
-        ),
-        (col::HOME_TENANT, Box::new(move || home(|h| Some(h.status)))),
-        (
-            col::HOME_TENANT_ID,
-            Box::new(move || home(|h| h.tenant.as_deref())),
-        ),
-        (
-            col::CROSS_TENANT_POLICY,
-            Box::new(move || home(|h| h.policy)),
-        ),
-        (
-            col::CROSS_TENANT_INBOUND,
-            Box::new(move || home(|h| h.inbound.as_ref().map(|i| i.state))),
-        ),
-        (
-            col::CROSS_TENANT_INBOUND_DETAIL,
-            Box::new(move || home(|h| h.inbound.as_ref().and_then(|i| i.detail.as_deref()))),
+            col::EXTERNAL_USER_CONVERTED_ON,
+            Box::new(move || {
+                let mut converted = StrColumn::default();
+                for r in 0..n {
+                    let found = at(r).and_then(|d| d.converted.as_deref());
+                    converted.push(found.or(converted_on.get(r)));
+                }
+                Column::Text(converted)
+            }) as Box<dyn Fn() -> Column + Send + Sync>,
         ),
         (
             col::INBOUND_MFA_TRUSTED,
-            Box::new(move || {
-                Column::Bool(
-                    (0..n)
-                        .map(|r| at(r).and_then(|d| d.home.and_then(|h| h.mfa)))
-                        .collect(),
-                )
-            }),
-        ),
-        (
-            col::CA_MFA_POLICIES,
-            Box::new(move || text_of(&|d| d.ca.as_deref())),
-        ),
-        (
-            col::DIRECTORY_ROLES,
-            Box::new(move || text_of(&|d| d.roles_text.as_deref())),
+            Box::new(move || Column::Bool((0..n).map(|r| at(r)?.home?.mfa).collect())),
         ),
         (
             col::DIRECTORY_ROLE_COUNT,
-            Box::new(move || count(&|d| d.roles.len() as i64)),
+            Box::new(count(|d| d.roles.len() as i64)),
         ),
         (
             col::PRIVILEGED_ROLE_COUNT,
-            Box::new(move || count(&|d| d.roles.iter().filter(|h| h.privileged).count() as i64)),
+            Box::new(count(|d| {
+                d.roles.iter().filter(|h| h.privileged).count() as i64
+            })),
         ),
-        (
-            col::RESTRICTED_UNITS,
-            Box::new(move || text_of(&|d| d.units.as_deref())),
-        ),
-    ])
+    ]);
+    build_columns(builders)
+}
+
+/// The text columns of the directory facts, each read from the judged rows' entries (`at`).
+fn text_builders<'a>(
+    n: usize,
+    at: impl Fn(usize) -> Option<&'a RowDirectory<'a>> + Copy + Send + Sync + 'a,
+) -> Vec<super::Builder<'a>> {
+    type Text = for<'d> fn(&'d RowDirectory<'d>) -> Option<&'d str>;
+    let texts: [(usize, Text); 9] = [
+        (col::EXTERNAL_IDENTITY_ISSUER, |d| d.issuer.as_deref()),
+        (col::HOME_TENANT, |d| d.home.map(|h| h.status)),
+        (col::HOME_TENANT_ID, |d| d.home?.tenant.as_deref()),
+        (col::CROSS_TENANT_POLICY, |d| d.home?.policy),
+        (col::CROSS_TENANT_INBOUND, |d| {
+            Some(d.home?.inbound.as_ref()?.state)
+        }),
+        (col::CROSS_TENANT_INBOUND_DETAIL, |d| {
+            d.home?.inbound.as_ref()?.detail.as_deref()
+        }),
+        (col::CA_MFA_POLICIES, |d| d.ca.as_deref()),
+        (col::DIRECTORY_ROLES, |d| d.roles_text.as_deref()),
+        (col::RESTRICTED_UNITS, |d| d.units.as_deref()),
+    ];
+    texts
+        .into_iter()
+        .map(|(index, f)| -> super::Builder {
+            (
+                index,
+                Box::new(move || text_column((0..n).map(|r| at(r).and_then(f)))),
+            )
+        })
+        .collect()
 }
 
 struct RowDirectory<'a> {

@@ -337,7 +337,7 @@ fn domain_slice(mail: &str) -> Option<&str> {
 }
 
 /// A derived column (its index) and how to build it: a pass over every row.
-type Builder<'a> = (usize, Box<dyn Fn() -> Column + Send + Sync + 'a>);
+pub(super) type Builder<'a> = (usize, Box<dyn Fn() -> Column + Send + Sync + 'a>);
 
 /// Builds the columns side by side: each is a serial pass over a million rows.
 fn build_columns(builders: Vec<Builder<'_>>) -> Vec<(usize, Column)> {
