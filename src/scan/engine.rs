@@ -176,7 +176,7 @@ pub fn evaluate(
         })
         .collect();
     let clock = super::Phases::start();
-    let user_hits = evaluate_target(
+    let mut user_hits = evaluate_target(
         registry,
         Target::User,
         &runnable,
@@ -218,7 +218,6 @@ pub fn evaluate(
     }
     drop(by_id);
     clock.mark("  id order");
-    let mut user_hits = user_hits;
     // Each rule's rows in id order, the rules side by side (most are small).
     user_hits
         .par_iter_mut()

@@ -113,7 +113,7 @@ fn columns(
     let count = move |f: fn(&RowDirectory) -> i64| {
         move || Column::Int((0..n).map(|r| at(r).map(f)).collect())
     };
-    builders.extend([
+    let others: [super::Builder; 4] = [
         (
             col::EXTERNAL_USER_CONVERTED_ON,
             Box::new(move || {
@@ -123,7 +123,7 @@ fn columns(
                     converted.push(found.or(converted_on.get(r)));
                 }
                 Column::Text(converted)
-            }) as Box<dyn Fn() -> Column + Send + Sync>,
+            }),
         ),
         (
             col::INBOUND_MFA_TRUSTED,
@@ -139,7 +139,8 @@ fn columns(
                 d.roles.iter().filter(|h| h.privileged).count() as i64
             })),
         ),
-    ]);
+    ];
+    builders.extend(others);
     build_columns(builders)
 }
 
