@@ -4,6 +4,7 @@
 
 pub mod render;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -157,8 +158,8 @@ impl Side {
                 display_name: v.display_name.map(str::to_owned),
                 mail: v.mail.map(str::to_owned),
                 verdict: v.verdict.to_owned(),
-                reason: v.reason,
-                blockers: v.blockers.iter().map(|b| (*b).to_owned()).collect(),
+                reason: v.reason.map(Cow::into_owned),
+                blockers: v.blockers.iter().map(str::to_owned).collect(),
             })
             .collect();
         // Only the tenant's findings: worked out for them alone, not for every account's.

@@ -1,6 +1,8 @@
 //! Building a plan from a finished scan: one invitation request per ready account, in waves,
 //! with the post-conversion steps the account needs.
 
+use std::borrow::Cow;
+
 use sha2::{Digest, Sha256};
 
 use super::*;
@@ -77,7 +79,7 @@ pub fn build(
                 user_principal_name: text(col::UPN, v.row),
                 verdict: v.verdict.as_str().into(),
                 blockers: owned(result.rule_ids(&v.blockers)),
-                reason: result.exclusion_reason(v),
+                reason: result.exclusion_reason(v).map(Cow::into_owned),
                 id,
             });
             continue;

@@ -18,8 +18,9 @@ pub fn render_verdicts(result: &ScanResult, out: &mut dyn Write) -> Result<(), O
     start(out, &CSV_COLUMNS, Start::File, "verdicts.csv")?;
     let render = |chunk: &[VerdictRow], _first| {
         let mut buf = Vec::with_capacity(chunk.len() * 256);
+        let mut lists = String::new();
         for v in chunk {
-            push_row(&mut buf, &verdict(result, v));
+            push_row(&mut buf, &verdict(result, v), &mut lists);
         }
         Ok(buf)
     };

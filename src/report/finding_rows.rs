@@ -73,22 +73,70 @@ fn push_bool(buf: &mut Vec<u8>, b: bool) {
 
 /// Appends the evidence as a JSON object, its columns in order.
 pub fn push_evidence(buf: &mut Vec<u8>, evidence: &Evidence<'_>) -> serde_json::Result<()> {
-    buf.push(b'{');
-    for (i, (name, cell)) in evidence.cells().enumerate() {
-        if i > 0 {
-            buf.push(b',');
+    push_evidence_to(buf, None, evidence)
+}
+
+/// Appends the evidence as a JSON object to `json` and, given `csv`, the same object as one
+/// CSV field to it, as [`push_field`] would write it (in quotes, each quote doubled), made as
+/// the object is, not searched for quotes afterwards: an evidence object holds dozens.
+fn push_evidence_to(
+    json: &mut Vec<u8>,
+    mut csv: Option<&mut Vec<u8>>,
+    evidence: &Evidence<'_>,
+) -> serde_json::Result<()> {
+    json.push(b'{');
+    let mut empty = true;
+    for (name, cell) in evidence.cells() {
+        if !empty {
+            json.push(b',');
         }
-        push_str(buf, name)?;
-        buf.push(b':');
+        let at = json.len();
+        push_str(json, name)?;
+        if let Some(csv) = csv.as_deref_mut() {
+            csv.extend_from_slice(if empty { b"\"{" } else { b"," });
+            push_doubled(csv, &json[at..], name.len());
+        }
+        json.push(b':');
+        let at = json.len();
         match cell {
-            Cell::Null => buf.extend_from_slice(b"null"),
-            Cell::Text(t) => push_str(buf, t)?,
-            Cell::Bool(b) => push_bool(buf, b),
-            Cell::Int(i) => serde_json::to_writer(&mut *buf, &i)?,
+            Cell::Null => json.extend_from_slice(b"null"),
+            Cell::Text(t) => push_str(json, t)?,
+            Cell::Bool(b) => push_bool(json, b),
+            Cell::Int(i) => serde_json::to_writer(&mut *json, &i)?,
         }
+        if let Some(csv) = csv.as_deref_mut() {
+            csv.push(b':');
+            match cell {
+                Cell::Text(t) => push_doubled(csv, &json[at..], t.len()),
+                _ => csv.extend_from_slice(&json[at..]),
+            }
+        }
+        empty = false;
     }
-    buf.push(b'}');
+    json.push(b'}');
+    if let Some(csv) = csv {
+        // `{}` holds nothing a CSV field quotes.
+        csv.extend_from_slice(if empty { b"{}" } else { b"}\"" });
+    }
     Ok(())
+}
+
+/// Appends the JSON string `written` (made from `len` bytes of text) with its quotes doubled.
+fn push_doubled(csv: &mut Vec<u8>, written: &[u8], len: usize) {
+    // As long as the text and its quotes: copied as it was, so no quote inside.
+    if let Some(inner) = written.get(1..=len).filter(|_| written.len() == len + 2) {
+        csv.extend_from_slice(b"\"\"");
+        csv.extend_from_slice(inner);
+        csv.extend_from_slice(b"\"\"");
+        return;
+    }
+    let mut start = 0;
+    for quote in memchr::memchr_iter(b'"', written) {
+        csv.extend_from_slice(&written[start..=quote]);
+        csv.push(b'"');
+        start = quote + 1;
+    }
+    csv.extend_from_slice(&written[start..]);
 }
 
 /// Appends the finding's `findings.json` line, with its evidence already rendered.
@@ -110,7 +158,7 @@ pub fn push_line(buf: &mut Vec<u8>, f: &FindingDto<'_>, evidence: &[u8]) -> serd
     buf.extend_from_slice(b",\"evidence\":");
     buf.extend_from_slice(evidence);
     buf.extend_from_slice(b",\"fingerprint\":");
-    push_str(buf, &f.fingerprint)?;
+    push_str(buf, f.fingerprint.as_str())?;
     buf.extend_from_slice(b",\"fails\":");
     push_bool(buf, f.fails);
     buf.extend_from_slice(b",\"accepted\":");
@@ -131,31 +179,47 @@ fn yes_no(b: bool) -> &'static str {
     if b { "yes" } else { "no" }
 }
 
-/// The finding's `findings.csv` cells, formula-safe, in the order of [`CSV_COLUMNS`].
-fn csv_cells<'a>(f: &'a FindingDto<'a>, evidence: &'a [u8]) -> [Cow<'a, [u8]>; 15] {
-    let text = |s: Option<&'a str>| match formula_safe(s.unwrap_or("")) {
-        Cow::Borrowed(s) => Cow::Borrowed(s.as_bytes()),
-        Cow::Owned(s) => Cow::Owned(s.into_bytes()),
-    };
+/// The finding's `findings.csv` cells, formula-safe, in the order of [`CSV_COLUMNS`]: those
+/// before the evidence and those after it.
+fn csv_cells<'a>(f: &'a FindingDto<'a>) -> ([Cow<'a, str>; 7], [Cow<'a, str>; 7]) {
+    let text = |s: Option<&'a str>| formula_safe(s.unwrap_or(""));
     let exception = f.exception.as_ref();
-    [
-        text(Some(f.rule)),
-        text(Some(f.severity)),
-        text(Some(f.subject.kind)),
-        text(Some(f.subject.id)),
-        text(f.subject.user_principal_name),
-        text(f.subject.mail),
-        text(Some(&f.message)),
-        // A JSON object: it starts with `{`, never with what a spreadsheet takes for a formula.
-        Cow::Borrowed(evidence),
-        text(Some(&f.fingerprint)),
-        text(Some(yes_no(f.fails))),
-        text(Some(yes_no(f.accepted))),
-        text(exception.map(|e| e.reason)),
-        text(exception.and_then(|e| e.owner)),
-        text(exception.and_then(|e| e.expires.as_deref())),
-        text(f.baseline),
-    ]
+    (
+        [
+            text(Some(f.rule)),
+            text(Some(f.severity)),
+            text(Some(f.subject.kind)),
+            text(Some(f.subject.id)),
+            text(f.subject.user_principal_name),
+            text(f.subject.mail),
+            text(Some(&f.message)),
+        ],
+        [
+            text(Some(f.fingerprint.as_str())),
+            text(Some(yes_no(f.fails))),
+            text(Some(yes_no(f.accepted))),
+            text(exception.map(|e| e.reason)),
+            text(exception.and_then(|e| e.owner)),
+            text(exception.and_then(|e| e.expires.as_deref())),
+            text(f.baseline),
+        ],
+    )
+}
+
+/// Appends the finding's `findings.csv` row; `evidence` is its CSV field, already quoted (a
+/// JSON object starts with `{`, never with what a spreadsheet takes for a formula).
+fn push_row(csv: &mut Vec<u8>, f: &FindingDto<'_>, evidence: &[u8]) {
+    let (before, after) = csv_cells(f);
+    for cell in &before {
+        push_field(csv, cell.as_bytes());
+        csv.push(b',');
+    }
+    csv.extend_from_slice(evidence);
+    for cell in &after {
+        csv.push(b',');
+        push_field(csv, cell.as_bytes());
+    }
+    csv.push(b'\n');
 }
 
 /// A chunk of findings rendered: the JSON lines (each after its separator), the CSV rows.
@@ -181,10 +245,13 @@ fn render_chunk(
         out.csv.reserve(chunk.len() * 512);
     }
     let mut evidence = Vec::with_capacity(256);
+    let mut csv_evidence = Vec::with_capacity(if csv { 512 } else { 0 });
     for (k, f) in chunk.iter().enumerate() {
         let dto = finding(result, f);
         evidence.clear();
-        push_evidence(&mut evidence, &dto.evidence).map_err(json_error)?;
+        csv_evidence.clear();
+        let to_csv = csv.then_some(&mut csv_evidence);
+        push_evidence_to(&mut evidence, to_csv, &dto.evidence).map_err(json_error)?;
         if json {
             let sep: &[u8] = if first && k == 0 {
                 b"\n    "
@@ -195,13 +262,7 @@ fn render_chunk(
             push_line(&mut out.json, &dto, &evidence).map_err(json_error)?;
         }
         if csv {
-            for (i, cell) in csv_cells(&dto, &evidence).iter().enumerate() {
-                if i > 0 {
-                    out.csv.push(b',');
-                }
-                push_field(&mut out.csv, cell);
-            }
-            out.csv.push(b'\n');
+            push_row(&mut out.csv, &dto, &csv_evidence);
         }
     }
     Ok(out)
@@ -263,4 +324,66 @@ pub fn write_both(
         });
         written.and(sent)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Column, StrColumn, Table};
+
+    #[test]
+    fn evidence_made_as_a_csv_field_is_what_quoting_the_json_gives() {
+        let texts = [
+            "plain",
+            "a \"quoted\" word",
+            "x,y",
+            "two\nlines",
+            "\u{1}",
+            "",
+        ];
+        let mut text = StrColumn::default();
+        for t in texts {
+            text.push(Some(t));
+        }
+        text.push(None);
+        let rows = texts.len() + 1;
+        let table = Table {
+            schema: &[],
+            columns: vec![
+                Column::Text(text),
+                Column::Int((0..rows as i64).map(|i| Some(i - 3)).collect()),
+                Column::Bool(
+                    (0..rows)
+                        .map(|i| (i % 3 != 0).then_some(i % 2 == 0))
+                        .collect(),
+                ),
+            ],
+        };
+        let all = [
+            ("with \"quote\"".to_owned(), 0),
+            ("count".to_owned(), 1),
+            ("flag".to_owned(), 2),
+        ];
+        for columns in [&all[..], &all[1..], &[]] {
+            for row in 0..rows {
+                let evidence = Evidence {
+                    columns,
+                    table: &table,
+                    row,
+                };
+                let (mut json, mut csv) = (Vec::new(), Vec::new());
+                push_evidence_to(&mut json, Some(&mut csv), &evidence).expect("evidence");
+                let mut want = Vec::new();
+                push_field(&mut want, &json);
+                assert_eq!(
+                    String::from_utf8_lossy(&csv),
+                    String::from_utf8_lossy(&want),
+                    "row {row}"
+                );
+                let mut alone = Vec::new();
+                push_evidence(&mut alone, &evidence).expect("evidence");
+                assert_eq!(alone, json);
+            }
+        }
+    }
 }

@@ -83,7 +83,7 @@ pub struct FindingDto<'a> {
     pub message: std::borrow::Cow<'a, str>,
     pub evidence: Evidence<'a>,
     /// Rule and subject, hashed: the same finding has the same fingerprint in every run.
-    pub fingerprint: String,
+    pub fingerprint: crate::scan::baseline::Fingerprint,
     /// Whether this finding fails the build.
     pub fails: bool,
     /// Whether a valid exception accepts it.
@@ -97,9 +97,9 @@ pub struct FindingDto<'a> {
 
 /// A finding's evidence, serialised straight from the table's cells.
 pub struct Evidence<'a> {
-    columns: &'a [(String, usize)],
-    table: &'a Table,
-    row: usize,
+    pub(super) columns: &'a [(String, usize)],
+    pub(super) table: &'a Table,
+    pub(super) row: usize,
 }
 
 impl Evidence<'_> {
@@ -165,9 +165,55 @@ pub struct VerdictDto<'a> {
     pub display_name: Option<&'a str>,
     pub mail: Option<&'a str>,
     pub verdict: &'static str,
-    pub reason: Option<String>,
-    pub blockers: Vec<&'a str>,
-    pub warnings: Vec<&'a str>,
+    pub reason: Option<std::borrow::Cow<'static, str>>,
+    pub blockers: RuleIds<'a>,
+    pub warnings: RuleIds<'a>,
+}
+
+/// The ids of a verdict's rules, looked up as they are written: a million verdicts make no
+/// lists of their own.
+#[derive(Clone, Copy)]
+pub struct RuleIds<'a> {
+    rules: &'a [u16],
+    result: &'a ScanResult,
+}
+
+impl<'a> RuleIds<'a> {
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &'a str> + use<'a> {
+        let result = self.result;
+        self.rules.iter().map(move |&r| result.rule_id(r))
+    }
+
+    /// The ids with `sep` between them.
+    pub fn join(&self, sep: &str) -> String {
+        let mut out = String::new();
+        self.join_into(sep, &mut out);
+        out
+    }
+
+    /// Appends the ids with `sep` between them to `out`.
+    pub fn join_into(&self, sep: &str, out: &mut String) {
+        for (i, id) in self.iter().enumerate() {
+            if i > 0 {
+                out.push_str(sep);
+            }
+            out.push_str(id);
+        }
+    }
+}
+
+impl Serialize for RuleIds<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
 }
 
 pub fn rules(result: &ScanResult) -> impl Iterator<Item = RuleDto<'_>> {
@@ -240,7 +286,7 @@ pub fn findings(result: &ScanResult) -> impl Iterator<Item = FindingDto<'_>> {
     result.findings.iter().map(move |f| finding(result, f))
 }
 
-pub fn verdict<'a>(result: &'a ScanResult, v: &VerdictRow) -> VerdictDto<'a> {
+pub fn verdict<'a>(result: &'a ScanResult, v: &'a VerdictRow) -> VerdictDto<'a> {
     VerdictDto {
         id: result.user_text(col::ID, v.row).unwrap_or(""),
         user_principal_name: result.user_text(col::UPN, v.row),
@@ -248,8 +294,14 @@ pub fn verdict<'a>(result: &'a ScanResult, v: &VerdictRow) -> VerdictDto<'a> {
         mail: result.user_text(col::MAIL, v.row),
         verdict: v.verdict.as_str(),
         reason: result.exclusion_reason(v),
-        blockers: result.rule_ids(&v.blockers),
-        warnings: result.rule_ids(&v.warnings),
+        blockers: RuleIds {
+            rules: &v.blockers,
+            result,
+        },
+        warnings: RuleIds {
+            rules: &v.warnings,
+            result,
+        },
     }
 }
 

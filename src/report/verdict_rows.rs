@@ -3,7 +3,7 @@
 //! for a [`VerdictDto`] (a test holds them together), the row what the `csv` writer would.
 
 use super::finding_rows::{push_opt, push_str};
-use super::json::VerdictDto;
+use super::json::{RuleIds, VerdictDto};
 use crate::output::csv::{formula_safe, push_field};
 
 /// The columns of `verdicts.csv`, in order.
@@ -18,7 +18,7 @@ pub const CSV_COLUMNS: [&str; 8] = [
     "warnings",
 ];
 
-fn push_list(buf: &mut Vec<u8>, items: &[&str]) -> serde_json::Result<()> {
+fn push_list(buf: &mut Vec<u8>, items: RuleIds<'_>) -> serde_json::Result<()> {
     buf.push(b'[');
     for (i, item) in items.iter().enumerate() {
         if i > 0 {
@@ -45,16 +45,16 @@ pub fn push_line(buf: &mut Vec<u8>, v: &VerdictDto<'_>) -> serde_json::Result<()
     buf.extend_from_slice(b",\"reason\":");
     push_opt(buf, v.reason.as_deref())?;
     buf.extend_from_slice(b",\"blockers\":");
-    push_list(buf, &v.blockers)?;
+    push_list(buf, v.blockers)?;
     buf.extend_from_slice(b",\"warnings\":");
-    push_list(buf, &v.warnings)?;
+    push_list(buf, v.warnings)?;
     buf.push(b'}');
     Ok(())
 }
 
-/// Appends the verdict's `verdicts.csv` row, every cell formula-safe, rule lists joined by `;`.
-pub fn push_row(buf: &mut Vec<u8>, v: &VerdictDto<'_>) {
-    let (blockers, warnings) = (v.blockers.join(";"), v.warnings.join(";"));
+/// Appends the verdict's `verdicts.csv` row, every cell formula-safe, rule lists joined by `;`
+/// (in `lists`, which the caller keeps from row to row).
+pub fn push_row(buf: &mut Vec<u8>, v: &VerdictDto<'_>, lists: &mut String) {
     let cells = [
         Some(v.id),
         v.user_principal_name,
@@ -62,14 +62,18 @@ pub fn push_row(buf: &mut Vec<u8>, v: &VerdictDto<'_>) {
         v.mail,
         Some(v.verdict),
         v.reason.as_deref(),
-        Some(blockers.as_str()),
-        Some(warnings.as_str()),
     ];
     for (i, cell) in cells.into_iter().enumerate() {
         if i > 0 {
             buf.push(b',');
         }
         push_field(buf, formula_safe(cell.unwrap_or("")).as_bytes());
+    }
+    for list in [v.blockers, v.warnings] {
+        lists.clear();
+        list.join_into(";", lists);
+        buf.push(b',');
+        push_field(buf, formula_safe(lists).as_bytes());
     }
     buf.push(b'\n');
 }

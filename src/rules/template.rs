@@ -88,7 +88,12 @@ impl Template {
     }
 
     fn render_owned(&self, table: &Table, row: usize) -> String {
-        let mut out = String::new();
+        // Room for the text and a typical value per column: one allocation, not one per piece.
+        let room = self.pieces.iter().map(|p| match p {
+            Piece::Text(t) => t.len(),
+            Piece::Column(_) => 64,
+        });
+        let mut out = String::with_capacity(room.sum::<usize>().min(MAX_MESSAGE_BYTES));
         for p in &self.pieces {
             match p {
                 Piece::Text(t) => out.push_str(t),

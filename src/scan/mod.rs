@@ -14,6 +14,7 @@ pub mod recheck;
 pub mod review;
 mod unique_ids;
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 pub use engine::{Finding, RuleOutcome, VerdictRow};
@@ -112,12 +113,14 @@ impl Scan {
         self.outcomes[f.rule as usize].severity
     }
 
+    /// The id of the rule at `index`.
+    pub fn rule_id(&self, index: u16) -> &str {
+        &self.registry.rules[index as usize].id
+    }
+
     /// The ids of rules given by index.
     pub fn rule_ids(&self, rules: &[u16]) -> Vec<&str> {
-        rules
-            .iter()
-            .map(|&r| self.registry.rules[r as usize].id.as_str())
-            .collect()
+        rules.iter().map(|&r| self.rule_id(r)).collect()
     }
 
     pub fn tenant_id(&self) -> &str {
@@ -149,12 +152,8 @@ impl Scan {
     }
 
     /// Why an excluded account is left alone.
-    pub fn exclusion_reason(&self, v: &VerdictRow) -> Option<String> {
-        exclusion_text(
-            v.class,
-            self.user_text(col::EXTERNAL_USER_STATE, v.row)
-                .map(str::to_owned),
-        )
+    pub fn exclusion_reason(&self, v: &VerdictRow) -> Option<Cow<'static, str>> {
+        exclusion_text(v.class, self.user_text(col::EXTERNAL_USER_STATE, v.row))
     }
 
     /// Who a finding is about, for people: the account's UPN (else its id), or "tenant".
@@ -170,7 +169,7 @@ impl Scan {
 }
 
 /// Why an excluded account is left alone, given its externalUserState.
-fn exclusion_text(class: Class, external_user_state: Option<String>) -> Option<String> {
+fn exclusion_text(class: Class, external_user_state: Option<&str>) -> Option<Cow<'static, str>> {
     match class {
         Class::Excluded(Exclusion::ExternalUpn) => {
             Some("external guest: #EXT# in userPrincipalName".into())
@@ -178,10 +177,13 @@ fn exclusion_text(class: Class, external_user_state: Option<String>) -> Option<S
         Class::Excluded(Exclusion::Invitation) => {
             Some("external guest: creationType is Invitation".into())
         }
-        Class::Excluded(Exclusion::AlreadyInvited) => Some(format!(
-            "already invited: externalUserState is {}",
-            external_user_state.unwrap_or_default()
-        )),
+        Class::Excluded(Exclusion::AlreadyInvited) => Some(
+            format!(
+                "already invited: externalUserState is {}",
+                external_user_state.unwrap_or_default()
+            )
+            .into(),
+        ),
         _ => None,
     }
 }

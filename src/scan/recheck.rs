@@ -2,6 +2,7 @@
 //! had it: the same rule set, the same tenant facts, and the other accounts' addresses for the
 //! collision rule. This is how a plan is re-checked account by account right before acting.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use super::facts::{self, Book, Class, Groups, Holder, OtherHolders, Scope};
@@ -146,7 +147,11 @@ impl Checker {
                 user_principal_name: text(col::UPN, v.row),
                 mail: text(col::MAIL, v.row),
                 verdict: v.verdict,
-                excluded: super::exclusion_text(v.class, text(col::EXTERNAL_USER_STATE, v.row)),
+                excluded: super::exclusion_text(
+                    v.class,
+                    text(col::EXTERNAL_USER_STATE, v.row).as_deref(),
+                )
+                .map(Cow::into_owned),
                 blockers: ids(&v.blockers),
                 warnings: ids(&v.warnings),
             })

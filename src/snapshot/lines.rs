@@ -212,13 +212,18 @@ pub fn sha256_hex_of(mut reader: impl Read) -> std::io::Result<String> {
 }
 
 pub fn hex(bytes: &[u8]) -> String {
+    let mut s = vec![0; bytes.len() * 2];
+    hex_into(bytes, &mut s);
+    String::from_utf8(s).unwrap_or_default()
+}
+
+/// Writes `bytes` as lower-case hex digits into the start of `out`, two per byte.
+pub fn hex_into(bytes: &[u8], out: &mut [u8]) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(DIGITS[usize::from(b >> 4)] as char);
-        s.push(DIGITS[usize::from(b & 15)] as char);
+    for (b, pair) in bytes.iter().zip(out.chunks_exact_mut(2)) {
+        pair[0] = DIGITS[usize::from(b >> 4)];
+        pair[1] = DIGITS[usize::from(b & 15)];
     }
-    s
 }
 
 /// Checks what was read against the manifest entry.

@@ -172,7 +172,7 @@ impl ByRow {
     }
 }
 
-fn account<'a>(result: &'a ScanResult, by_row: &ByRow, v: &VerdictRow) -> impl Serialize + 'a {
+fn account<'a>(result: &'a ScanResult, by_row: &ByRow, v: &'a VerdictRow) -> impl Serialize + 'a {
     let findings: Vec<FindingData<'a>> = by_row
         .of(v.row)
         .iter()
@@ -185,8 +185,8 @@ fn account<'a>(result: &'a ScanResult, by_row: &ByRow, v: &VerdictRow) -> impl S
         result.user_text(col::MAIL, v.row),
         v.verdict.as_str(),
         result.exclusion_reason(v),
-        v.blockers.clone(),
-        v.warnings.clone(),
+        &v.blockers,
+        &v.warnings,
         findings,
     )
 }

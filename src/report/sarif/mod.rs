@@ -123,8 +123,11 @@ fn result_of(result: &ScanResult, f: &Finding, files: &Files) -> SarifResult {
         .message(text(message))
         .locations(vec![location])
         .partial_fingerprints(BTreeMap::from([
-            ("primaryLocationLineHash".to_owned(), fingerprint.clone()),
-            ("b2breadyFingerprint/v1".to_owned(), fingerprint),
+            (
+                "primaryLocationLineHash".to_owned(),
+                fingerprint.to_string(),
+            ),
+            ("b2breadyFingerprint/v1".to_owned(), fingerprint.to_string()),
         ]))
         .properties(props([
             (
