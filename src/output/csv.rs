@@ -100,15 +100,20 @@ pub fn push_field(buf: &mut Vec<u8>, cell: &[u8]) {
         return;
     }
     buf.push(b'"');
-    // Quotes found with memchr: an evidence cell holds dozens of them.
+    push_quotes_doubled(buf, cell);
+    buf.push(b'"');
+}
+
+/// Appends `text` with each quote doubled, the quotes found with memchr (a cell of JSON holds
+/// dozens of them).
+pub fn push_quotes_doubled(buf: &mut Vec<u8>, text: &[u8]) {
     let mut start = 0;
-    for quote in memchr::memchr_iter(b'"', cell) {
-        buf.extend_from_slice(&cell[start..=quote]);
+    for quote in memchr::memchr_iter(b'"', text) {
+        buf.extend_from_slice(&text[start..=quote]);
         buf.push(b'"');
         start = quote + 1;
     }
-    buf.extend_from_slice(&cell[start..]);
-    buf.push(b'"');
+    buf.extend_from_slice(&text[start..]);
 }
 
 /// Writes one row of cells (already formula-safe).

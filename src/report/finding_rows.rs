@@ -14,7 +14,7 @@ use std::sync::mpsc::sync_channel;
 use super::json::{Evidence, FindingDto, finding};
 use crate::model::Cell;
 use crate::output::OutputError;
-use crate::output::csv::{Start, formula_safe, push_field, start};
+use crate::output::csv::{Start, formula_safe, push_field, push_quotes_doubled, start};
 use crate::scan::{Finding, ScanResult};
 
 /// The columns of `findings.csv`, in order.
@@ -130,13 +130,7 @@ fn push_doubled(csv: &mut Vec<u8>, written: &[u8], len: usize) {
         csv.extend_from_slice(b"\"\"");
         return;
     }
-    let mut start = 0;
-    for quote in memchr::memchr_iter(b'"', written) {
-        csv.extend_from_slice(&written[start..=quote]);
-        csv.push(b'"');
-        start = quote + 1;
-    }
-    csv.extend_from_slice(&written[start..]);
+    push_quotes_doubled(csv, written);
 }
 
 /// Appends the finding's `findings.json` line, with its evidence already rendered.
