@@ -7,11 +7,12 @@ use serde::Serialize;
 
 use super::generated_at;
 use super::review::{ExceptionDto, ReviewDto, exception, resolved_dto, review};
+pub use super::verdict_rows::{RuleIds, VerdictDto, verdict, verdicts};
 use crate::output::OutputError;
 
 use crate::model::{Cell, Table, user as col};
 use crate::scan::baseline::of as fingerprint_of;
-use crate::scan::{Finding, ScanResult, Summary, VerdictRow};
+use crate::scan::{Finding, ScanResult, Summary};
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -157,65 +158,6 @@ impl Serialize for Evidence<'_> {
     }
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct VerdictDto<'a> {
-    pub id: &'a str,
-    pub user_principal_name: Option<&'a str>,
-    pub display_name: Option<&'a str>,
-    pub mail: Option<&'a str>,
-    pub verdict: &'static str,
-    pub reason: Option<std::borrow::Cow<'static, str>>,
-    pub blockers: RuleIds<'a>,
-    pub warnings: RuleIds<'a>,
-}
-
-/// The ids of a verdict's rules, looked up as they are written: a million verdicts make no
-/// lists of their own.
-#[derive(Clone, Copy)]
-pub struct RuleIds<'a> {
-    rules: &'a [u16],
-    result: &'a ScanResult,
-}
-
-impl<'a> RuleIds<'a> {
-    pub fn len(&self) -> usize {
-        self.rules.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.rules.is_empty()
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = &'a str> + use<'a> {
-        let result = self.result;
-        self.rules.iter().map(move |&r| result.rule_id(r))
-    }
-
-    /// The ids with `sep` between them.
-    pub fn join(&self, sep: &str) -> String {
-        let mut out = String::new();
-        self.join_into(sep, &mut out);
-        out
-    }
-
-    /// Appends the ids with `sep` between them to `out`.
-    pub fn join_into(&self, sep: &str, out: &mut String) {
-        for (i, id) in self.iter().enumerate() {
-            if i > 0 {
-                out.push_str(sep);
-            }
-            out.push_str(id);
-        }
-    }
-}
-
-impl Serialize for RuleIds<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.iter())
-    }
-}
-
 pub fn rules(result: &ScanResult) -> impl Iterator<Item = RuleDto<'_>> {
     result
         .registry
@@ -284,29 +226,6 @@ pub fn evidence<'a>(result: &'a ScanResult, f: &Finding) -> Evidence<'a> {
 
 pub fn findings(result: &ScanResult) -> impl Iterator<Item = FindingDto<'_>> {
     result.findings.iter().map(move |f| finding(result, f))
-}
-
-pub fn verdict<'a>(result: &'a ScanResult, v: &'a VerdictRow) -> VerdictDto<'a> {
-    VerdictDto {
-        id: result.user_text(col::ID, v.row).unwrap_or(""),
-        user_principal_name: result.user_text(col::UPN, v.row),
-        display_name: result.user_text(col::DISPLAY_NAME, v.row),
-        mail: result.user_text(col::MAIL, v.row),
-        verdict: v.verdict.as_str(),
-        reason: result.exclusion_reason(v),
-        blockers: RuleIds {
-            rules: &v.blockers,
-            result,
-        },
-        warnings: RuleIds {
-            rules: &v.warnings,
-            result,
-        },
-    }
-}
-
-pub fn verdicts(result: &ScanResult) -> impl Iterator<Item = VerdictDto<'_>> {
-    result.verdicts.iter().map(move |v| verdict(result, v))
 }
 
 /// Writes `,"key": [ … ]` into the object being written to `what`, one element per line.
