@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufReader, Read};
+use std::ops::Range;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -29,28 +30,13 @@ impl Block {
     /// which reads it as white space.
     pub fn lines(&self) -> impl Iterator<Item = (u64, &[u8])> {
         let data = self.data.as_slice();
-        let mut start = 0;
-        // Line ends found with memchr, many bytes at a time; the last line may have none.
-        memchr::memchr_iter(b'\n', data)
-            .chain(std::iter::once(data.len()))
-            .enumerate()
-            .map(move |(i, end)| {
-                let line = &data[start..end];
-                start = end + 1;
-                (self.first_line + i as u64, line)
-            })
-            .filter(|(_, l)| !l.iter().all(u8::is_ascii_whitespace))
+        non_blank_lines(data, self.first_line).map(move |(n, at)| (n, &data[at]))
     }
-}
 
-impl Block {
     /// Non-blank lines of the block's `text`, with their line numbers in the file.
     pub fn text_lines<'a>(&self, text: &'a str) -> impl Iterator<Item = (u64, &'a str)> + 'a {
-        let first = self.first_line;
-        text.split('\n')
-            .enumerate()
-            .map(move |(i, l)| (first + i as u64, l))
-            .filter(|(_, l)| !l.bytes().all(|b| b.is_ascii_whitespace()))
+        // A line feed is never inside a character: every cut is one `str` may be cut at.
+        non_blank_lines(text.as_bytes(), self.first_line).map(move |(n, at)| (n, &text[at]))
     }
 
     /// The block as text. Every byte must be UTF-8, also in properties the scan does not
@@ -74,6 +60,21 @@ impl Block {
             }
         }
     }
+}
+
+/// Where each non-blank line of `data` lies, with its number; line ends are found with
+/// memchr, many bytes at a time, and the last line may have none.
+fn non_blank_lines(data: &[u8], first: u64) -> impl Iterator<Item = (u64, Range<usize>)> + '_ {
+    let mut start = 0;
+    memchr::memchr_iter(b'\n', data)
+        .chain(std::iter::once(data.len()))
+        .enumerate()
+        .map(move |(i, end)| {
+            let at = start..end;
+            start = end + 1;
+            (first + i as u64, at)
+        })
+        .filter(move |(_, at)| !data[at.clone()].iter().all(u8::is_ascii_whitespace))
 }
 
 /// What the whole file held, to check against the manifest.
@@ -376,6 +377,20 @@ mod tests {
             .lines()
             .map(|(n, l)| (n, String::from_utf8_lossy(l).into_owned()))
             .collect()
+    }
+
+    #[test]
+    fn text_lines_are_the_lines_as_text() {
+        let data = "{\"zoë\":1}\n\n \r\n{\"日本\":2}\r\n{}";
+        let block = Block {
+            first_line: 3,
+            data: data.as_bytes().to_vec(),
+        };
+        let text: Vec<(u64, &str)> = block.text_lines(data).collect();
+        assert_eq!(text, [(3, "{\"zoë\":1}"), (6, "{\"日本\":2}\r"), (7, "{}")]);
+        let bytes: Vec<(u64, &[u8])> = block.lines().collect();
+        let as_bytes: Vec<(u64, &[u8])> = text.iter().map(|(n, l)| (*n, l.as_bytes())).collect();
+        assert_eq!(bytes, as_bytes);
     }
 
     #[test]

@@ -7,7 +7,9 @@
 pub mod directory;
 pub mod lines;
 pub mod manifest;
+mod plans;
 pub mod tenant;
+mod text;
 pub mod users;
 pub mod writer;
 

@@ -11,6 +11,8 @@ use serde::Deserialize;
 use super::SnapshotError;
 use super::lines::{Block, json_message, parse_parallel};
 use super::manifest::CollectionFile;
+use super::plans::MailboxPlan;
+use super::text::Text;
 use crate::model::user as col;
 use crate::model::{Column, StrColumn, Table};
 
@@ -22,57 +24,81 @@ const WARNINGS_KEPT: usize = 20;
 #[serde(rename_all = "camelCase")]
 struct RawUser<'a> {
     #[serde(borrow)]
-    id: Option<Cow<'a, str>>,
+    id: Option<Text<'a>>,
     #[serde(borrow)]
-    user_principal_name: Option<Cow<'a, str>>,
+    user_principal_name: Option<Text<'a>>,
     #[serde(borrow)]
-    display_name: Option<Cow<'a, str>>,
+    display_name: Option<Text<'a>>,
     #[serde(borrow)]
-    mail: Option<Cow<'a, str>>,
+    mail: Option<Text<'a>>,
     #[serde(borrow)]
-    user_type: Option<Cow<'a, str>>,
+    user_type: Option<Text<'a>>,
     account_enabled: Option<bool>,
     #[serde(borrow)]
-    creation_type: Option<Cow<'a, str>>,
+    creation_type: Option<Text<'a>>,
     #[serde(borrow)]
-    external_user_state: Option<Cow<'a, str>>,
+    external_user_state: Option<Text<'a>>,
     #[serde(borrow)]
-    on_premises_user_principal_name: Option<Cow<'a, str>>,
+    on_premises_user_principal_name: Option<Text<'a>>,
     on_premises_sync_enabled: Option<bool>,
     #[serde(borrow)]
-    other_mails: Option<Vec<Cow<'a, str>>>,
+    other_mails: Option<Vec<Text<'a>>>,
     #[serde(borrow)]
-    proxy_addresses: Option<Vec<Cow<'a, str>>>,
+    proxy_addresses: Option<Vec<Text<'a>>>,
     #[serde(borrow)]
-    assigned_plans: Option<Vec<RawPlan<'a>>>,
+    assigned_plans: Option<MailboxPlan<'a>>,
     #[serde(borrow)]
-    company_name: Option<Cow<'a, str>>,
+    company_name: Option<Text<'a>>,
     #[serde(borrow)]
-    employee_type: Option<Cow<'a, str>>,
+    employee_type: Option<Text<'a>>,
     #[serde(borrow)]
-    external_user_state_change_date_time: Option<Cow<'a, str>>,
+    external_user_state_change_date_time: Option<Text<'a>>,
     #[serde(borrow)]
-    external_user_converted_on: Option<Cow<'a, str>>,
+    external_user_converted_on: Option<Text<'a>>,
     #[serde(borrow)]
-    identities: Option<Vec<RawIdentity<'a>>>,
+    identities: Option<Issuers<'a>>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct RawIdentity<'a> {
     #[serde(borrow)]
-    issuer: Option<Cow<'a, str>>,
+    issuer: Option<Text<'a>>,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RawPlan<'a> {
-    #[serde(borrow)]
-    capability_status: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    service: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    service_plan_id: Option<Cow<'a, str>>,
+/// The issuers of an account's `identities`, joined by `; ` as they are read: borrowed from
+/// the line when there is one, no list kept.
+struct Issuers<'a>(Text<'a>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Issuers<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Joined;
+
+        impl<'de> serde::de::Visitor<'de> for Joined {
+            type Value = Issuers<'de>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a sequence")
+            }
+
+            fn visit_seq<S: serde::de::SeqAccess<'de>>(
+                self,
+                mut ids: S,
+            ) -> Result<Self::Value, S::Error> {
+                let mut joined: Option<Text> = None;
+                while let Some(identity) = ids.next_element::<RawIdentity<'de>>()? {
+                    match (&mut joined, identity.issuer) {
+                        (Some(j), Some(issuer)) => j.join("; ", &issuer),
+                        (None, issuer) => joined = issuer,
+                        (Some(_), None) => {}
+                    }
+                }
+                Ok(Issuers(joined.unwrap_or_else(Text::empty)))
+            }
+        }
+
+        d.deserialize_seq(Joined)
+    }
 }
 
 /// The accounts of a snapshot: reader columns filled, derived columns still empty.
@@ -178,11 +204,7 @@ fn parse_block(path: &Path, block: &Block) -> Result<Users, SnapshotError> {
                 None => name,
             }
         });
-        let exchange = user
-            .assigned_plans
-            .iter()
-            .flatten()
-            .find(|p| is_mailbox_plan(p));
+        let exchange = user.assigned_plans.and_then(|p| p.0);
         let other_mails = user.other_mails.as_deref().unwrap_or_default();
         joined.clear();
         for (i, m) in other_mails.iter().enumerate() {
@@ -207,28 +229,14 @@ fn parse_block(path: &Path, block: &Block) -> Result<Users, SnapshotError> {
             .push((user.other_mails.is_some()).then_some(joined.as_str()));
         bool_col(&mut t[col::HAS_EXCHANGE_PLAN]).push(Some(exchange.is_some()));
         text_col(&mut t[col::EXCHANGE_PLAN_ID])
-            .push(exchange.and_then(|p| p.service_plan_id.as_deref()));
+            .push(exchange.as_ref().and_then(|id| id.as_deref()));
         text_col(&mut t[col::COMPANY_NAME]).push(user.company_name.as_deref());
         text_col(&mut t[col::EMPLOYEE_TYPE]).push(user.employee_type.as_deref());
         text_col(&mut t[col::EXTERNAL_USER_STATE_CHANGED])
             .push(user.external_user_state_change_date_time.as_deref());
         text_col(&mut t[col::EXTERNAL_USER_CONVERTED_ON])
             .push(user.external_user_converted_on.as_deref());
-        joined.clear();
-        for (i, issuer) in user
-            .identities
-            .iter()
-            .flatten()
-            .filter_map(|d| d.issuer.as_deref())
-            .enumerate()
-        {
-            if i > 0 {
-                joined.push_str("; ");
-            }
-            joined.push_str(issuer);
-        }
-        text_col(&mut t[col::IDENTITY_ISSUERS])
-            .push(user.identities.is_some().then_some(joined.as_str()));
+        text_col(&mut t[col::IDENTITY_ISSUERS]).push(user.identities.as_ref().map(|i| &*i.0));
 
         address_list.clear();
         let smtp = user.proxy_addresses.iter().flatten().filter_map(|p| {
@@ -268,71 +276,6 @@ fn parse_block(path: &Path, block: &Block) -> Result<Users, SnapshotError> {
     Ok(out)
 }
 
-/// Exchange Online service plans that come with many licenses but give no mailbox, by
-/// servicePlanId (lower-case): an account holding only these has no mailbox pinning its mail.
-pub const NON_MAILBOX_EXCHANGE_PLANS: &[(&str, &str)] = &[
-    (
-        "113feb6c-3fe4-4440-bddc-54d774bf0318",
-        "EXCHANGE_S_FOUNDATION (Exchange Foundation)",
-    ),
-    (
-        "f20fedf3-f3c3-43c3-8267-2bfdd51c0939",
-        "ATP_ENTERPRISE (Defender for Office 365 Plan 1)",
-    ),
-    (
-        "8e0c0a52-6a6c-4d40-8370-dd62790dcd70",
-        "THREAT_INTELLIGENCE (Defender for Office 365 Plan 2)",
-    ),
-    (
-        "c4801e8a-cb58-4c35-aca6-f2dcc106f287",
-        "INFORMATION_BARRIERS",
-    ),
-    (
-        "9f431833-0334-42de-a7dc-70aa40db46db",
-        "LOCKBOX_ENTERPRISE (Customer Lockbox)",
-    ),
-    ("617b097b-4b93-4ede-83de-5f075bb5fb2f", "PREMIUM_ENCRYPTION"),
-    ("34c0d7a0-a70f-4668-9238-47f9fc208882", "EXCHANGE_ANALYTICS"),
-    ("6db1f1db-2b46-403f-be40-e39395f08dbb", "CUSTOMER_KEY"),
-    (
-        "4de31727-a228-4ec3-a5bf-8e45b5ca48cc",
-        "EQUIVIO_ANALYTICS (eDiscovery Premium)",
-    ),
-    (
-        "b1188c4c-1b36-4018-b48b-ee07604f6feb",
-        "PAM_ENTERPRISE (Privileged Access Management)",
-    ),
-    (
-        "5136a095-5cf0-4aff-bec3-e84448b38ea5",
-        "MIP_S_CLP1 (Information Protection)",
-    ),
-    (
-        "efb0351d-3b08-4503-993d-383af8de41e3",
-        "MIP_S_CLP2 (Information Protection)",
-    ),
-];
-
-/// An Exchange plan that gives (or keeps) a mailbox: service exchange, a capability status of
-/// Enabled, Warning or Suspended (a suspended mailbox still holds mail), and not one of the
-/// plans without a mailbox.
-fn is_mailbox_plan(p: &RawPlan) -> bool {
-    let exchange = p
-        .service
-        .as_deref()
-        .is_some_and(|s| s.eq_ignore_ascii_case("exchange"));
-    let active = p.capability_status.as_deref().is_some_and(|s| {
-        ["enabled", "warning", "suspended"]
-            .iter()
-            .any(|a| s.eq_ignore_ascii_case(a))
-    });
-    let mailbox = p.service_plan_id.as_deref().is_none_or(|id| {
-        !NON_MAILBOX_EXCHANGE_PLANS
-            .iter()
-            .any(|(plan, _)| id.trim().eq_ignore_ascii_case(plan))
-    });
-    exchange && active && mailbox
-}
-
 fn text_col(c: &mut Column) -> &mut StrColumn {
     match c {
         Column::Text(s) => s,
@@ -364,4 +307,57 @@ fn explain(text: &[u8], e: &serde_json::Error) -> String {
 /// typed baseline.
 pub fn parse_only(line: &[u8]) -> bool {
     serde_json::from_slice::<RawUser>(line).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(users: &Users, column: usize, row: usize) -> Option<String> {
+        match &users.table.columns[column] {
+            Column::Text(s) => s.get(row).map(str::to_owned),
+            _ => panic!("not a text column"),
+        }
+    }
+
+    #[test]
+    fn lists_are_folded_into_their_columns_as_read() {
+        let records = serde_json::json!([
+            {"id": "1", "mail": "A@x.example", "otherMails": ["b@x.example", "C@X.example"],
+             "proxyAddresses": ["SMTP:a@x.example", "x500:/o=x", "smtp:d@x.example"],
+             "identities": [{"issuer": "x.example"}, {"signInType": "federated"}, {"issuer": "ext\"ra"}],
+             "assignedPlans": [{"service": "exchange", "capabilityStatus": "Enabled", "servicePlanId": "p1"}]},
+            {"id": "2", "identities": [], "assignedPlans": []},
+            {"id": "3"}
+        ]);
+        let users = from_values(Path::new("users"), records.as_array().unwrap()).unwrap();
+        assert_eq!(
+            text(&users, col::OTHER_MAILS, 0).as_deref(),
+            Some("b@x.example; C@X.example")
+        );
+        assert_eq!(
+            text(&users, col::IDENTITY_ISSUERS, 0).as_deref(),
+            Some("x.example; ext\"ra")
+        );
+        assert_eq!(
+            text(&users, col::EXCHANGE_PLAN_ID, 0).as_deref(),
+            Some("p1")
+        );
+        assert_eq!(
+            users.addresses.get(0),
+            Some("a@x.example\nb@x.example\nc@x.example\nd@x.example")
+        );
+        assert_eq!(text(&users, col::IDENTITY_ISSUERS, 1).as_deref(), Some(""));
+        assert_eq!(text(&users, col::OTHER_MAILS, 1), None);
+        assert_eq!(text(&users, col::EXCHANGE_PLAN_ID, 1), None);
+        assert_eq!(text(&users, col::IDENTITY_ISSUERS, 2), None);
+        let has_plan = |row| match &users.table.columns[col::HAS_EXCHANGE_PLAN] {
+            Column::Bool(b) => b[row],
+            _ => None,
+        };
+        assert_eq!(
+            (has_plan(0), has_plan(1), has_plan(2)),
+            (Some(true), Some(false), Some(false))
+        );
+    }
 }
