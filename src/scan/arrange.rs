@@ -127,8 +127,8 @@ mod tests {
             row,
             verdict: Verdict::Ready,
             class: Class::InScope,
-            blockers: vec![],
-            warnings: vec![],
+            blockers: Default::default(),
+            warnings: Default::default(),
         };
         let mut verdicts = vec![verdict(1), verdict(3), verdict(4)];
         judged_first(

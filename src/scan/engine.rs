@@ -47,9 +47,13 @@ pub struct VerdictRow {
     pub class: Class,
     /// Rule indices. A tenant-level blocker blocks every account, so it is listed in each
     /// verdict; tenant-level warnings are reported once, on the tenant.
-    pub blockers: Vec<u16>,
-    pub warnings: Vec<u16>,
+    pub blockers: RuleList,
+    pub warnings: RuleList,
 }
+
+/// Rule indices of one verdict: up to eight inline (as many bytes as an empty `Vec`), so a
+/// million verdicts are not a million lists to allocate, follow and free.
+pub type RuleList = smallvec::SmallVec<[u16; 8]>;
 
 pub struct Evaluation {
     pub outcomes: Vec<RuleOutcome>,

@@ -4,7 +4,7 @@
 
 use rayon::prelude::*;
 
-use super::engine::VerdictRow;
+use super::engine::{RuleList, VerdictRow};
 use super::facts::{Class, Facts};
 use crate::model::{Severity, Verdict};
 
@@ -53,8 +53,8 @@ pub(super) struct Judged<'a> {
 
 impl Judged<'_> {
     /// The blockers and the warnings of table row `r`, each in rule order.
-    fn of(&self, r: usize) -> (Vec<u16>, Vec<u16>) {
-        let (mut blockers, mut warnings) = (Vec::new(), Vec::new());
+    fn of(&self, r: usize) -> (RuleList, RuleList) {
+        let (mut blockers, mut warnings) = (RuleList::new(), RuleList::new());
         for rule in self.hits.rules(self.slot[r] as usize) {
             match self.severities[rule] {
                 Severity::Blocker => blockers.push(rule as u16),
@@ -84,8 +84,8 @@ pub(super) fn verdicts(
                 row: r as u32,
                 verdict: Verdict::Excluded,
                 class,
-                blockers: Vec::new(),
-                warnings: Vec::new(),
+                blockers: RuleList::new(),
+                warnings: RuleList::new(),
             }),
             Class::InScope | Class::Pending => {
                 let (mut blockers, warnings) = judged.of(r);

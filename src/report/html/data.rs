@@ -185,8 +185,8 @@ fn account<'a>(result: &'a ScanResult, by_row: &ByRow, v: &'a VerdictRow) -> imp
         result.user_text(col::MAIL, v.row),
         v.verdict.as_str(),
         result.exclusion_reason(v),
-        &v.blockers,
-        &v.warnings,
+        &v.blockers[..],
+        &v.warnings[..],
         findings,
     )
 }
