@@ -4,6 +4,7 @@
 //! zstd, hashed as it goes), `users` turns `users.jsonl` into columns in parallel, `tenant`
 //! reads the small policy collections, and `writer` produces snapshots (generator, export).
 
+mod block;
 pub mod directory;
 pub mod lines;
 pub mod manifest;

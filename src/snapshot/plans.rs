@@ -124,7 +124,7 @@ mod tests {
     use super::*;
 
     fn first(plans: &str) -> Option<Option<String>> {
-        let p: MailboxPlan = serde_json::from_str(plans).unwrap();
+        let p: MailboxPlan = serde_json::from_str(plans).expect("plans");
         p.0.map(|id| id.map(|t| t.to_string()))
     }
 

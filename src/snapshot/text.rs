@@ -71,7 +71,7 @@ mod tests {
     #[test]
     fn plain_strings_are_borrowed_and_escaped_ones_decoded() {
         let line = r#"["plain","tab\tthere","caf\u00e9"]"#;
-        let texts: Vec<Text> = serde_json::from_str(line).unwrap();
+        let texts: Vec<Text> = serde_json::from_str(line).expect("strings");
         assert!(matches!(texts[0].0, Cow::Borrowed("plain")));
         assert!(matches!(&texts[1].0, Cow::Owned(s) if s == "tab\tthere"));
         assert_eq!(&*texts[2], "café");
@@ -79,7 +79,7 @@ mod tests {
 
     #[test]
     fn anything_but_a_string_is_refused_as_one() {
-        let e = serde_json::from_str::<Text>("5").unwrap_err();
+        let e = serde_json::from_str::<Text>("5").expect_err("a number");
         assert_eq!(
             e.to_string(),
             "invalid type: integer `5`, expected a string at line 1 column 1"

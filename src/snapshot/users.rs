@@ -134,6 +134,21 @@ impl Users {
         self.warnings.extend(other.warnings.into_iter().take(room));
     }
 
+    /// A display name within Graph's limit, cut with a warning when longer.
+    fn cut<'n>(&mut self, name: &'n str, path: &Path, line: u64) -> &'n str {
+        match name.char_indices().nth(DISPLAY_NAME_LIMIT) {
+            Some((cut, _)) => {
+                self.warn(format!(
+                    "{} line {line}: displayName is {} bytes long; cut to {DISPLAY_NAME_LIMIT} characters",
+                    path.display(),
+                    name.len()
+                ));
+                &name[..cut]
+            }
+            None => name,
+        }
+    }
+
     fn warn(&mut self, message: String) {
         self.warnings_total += 1;
         if self.warnings.len() < WARNINGS_KEPT {
@@ -178,7 +193,6 @@ fn parse_block(path: &Path, block: &Block) -> Result<Users, SnapshotError> {
     // Checked as UTF-8 once here, so serde_json need not check each string again.
     let whole = block.text(path)?;
     for (line, text) in block.text_lines(whole) {
-        let mut address_list: Vec<Cow<str>> = Vec::new();
         let user: RawUser = serde_json::from_str(text).map_err(|e| SnapshotError::BadLine {
             path: path.to_owned(),
             line,
@@ -191,29 +205,14 @@ fn parse_block(path: &Path, block: &Block) -> Result<Users, SnapshotError> {
                 message: "user object has no id".into(),
             });
         };
-        let display_name = user.display_name.as_deref().map(|name| {
-            match name.char_indices().nth(DISPLAY_NAME_LIMIT) {
-                Some((cut, _)) => {
-                    out.warn(format!(
-                        "{} line {line}: displayName is {} bytes long; cut to {DISPLAY_NAME_LIMIT} characters",
-                        path.display(),
-                        name.len()
-                    ));
-                    &name[..cut]
-                }
-                None => name,
-            }
-        });
-        let exchange = user.assigned_plans.and_then(|p| p.0);
+        let display_name = user.display_name.as_deref().map(|n| out.cut(n, path, line));
+        let exchange = user.assigned_plans.as_ref().and_then(|p| p.0.as_ref());
         let other_mails = user.other_mails.as_deref().unwrap_or_default();
         joined.clear();
         for (i, m) in other_mails.iter().enumerate() {
-            if i > 0 {
-                joined.push_str("; ");
-            }
+            joined.push_str(if i > 0 { "; " } else { "" });
             joined.push_str(m);
         }
-
         let t = &mut out.table.columns;
         text_col(&mut t[col::ID]).push(Some(id));
         text_col(&mut t[col::UPN]).push(user.user_principal_name.as_deref());
@@ -228,8 +227,7 @@ fn parse_block(path: &Path, block: &Block) -> Result<Users, SnapshotError> {
         text_col(&mut t[col::OTHER_MAILS])
             .push((user.other_mails.is_some()).then_some(joined.as_str()));
         bool_col(&mut t[col::HAS_EXCHANGE_PLAN]).push(Some(exchange.is_some()));
-        text_col(&mut t[col::EXCHANGE_PLAN_ID])
-            .push(exchange.as_ref().and_then(|id| id.as_deref()));
+        text_col(&mut t[col::EXCHANGE_PLAN_ID]).push(exchange.and_then(|id| id.as_deref()));
         text_col(&mut t[col::COMPANY_NAME]).push(user.company_name.as_deref());
         text_col(&mut t[col::EMPLOYEE_TYPE]).push(user.employee_type.as_deref());
         text_col(&mut t[col::EXTERNAL_USER_STATE_CHANGED])
@@ -238,42 +236,44 @@ fn parse_block(path: &Path, block: &Block) -> Result<Users, SnapshotError> {
             .push(user.external_user_converted_on.as_deref());
         text_col(&mut t[col::IDENTITY_ISSUERS]).push(user.identities.as_ref().map(|i| &*i.0));
 
-        address_list.clear();
-        let smtp = user.proxy_addresses.iter().flatten().filter_map(|p| {
-            let (scheme, address) = p.split_once(':')?;
-            scheme.eq_ignore_ascii_case("smtp").then_some(address)
-        });
-        for a in user
-            .mail
-            .as_deref()
-            .into_iter()
-            .chain(user.user_principal_name.as_deref())
-            .chain(other_mails.iter().map(|m| &**m))
-            .chain(smtp)
-        {
-            let a = a.trim();
-            if a.is_empty() {
-                continue;
-            }
-            address_list.push(if a.chars().any(char::is_uppercase) {
-                Cow::Owned(a.to_lowercase())
-            } else {
-                Cow::Borrowed(a)
-            });
-        }
-        address_list.sort_unstable();
-        address_list.dedup();
-        joined.clear();
-        for (i, a) in address_list.iter().enumerate() {
-            if i > 0 {
-                joined.push('\n');
-            }
-            joined.push_str(a);
-        }
+        join_addresses(&user, &mut joined);
         out.addresses.push(Some(&joined));
         out.lines.push(line);
     }
     Ok(out)
+}
+
+/// Every address `user` holds (mail, userPrincipalName, otherMails, smtp proxies), trimmed,
+/// lower-case and de-duplicated, sorted and joined by `\n` into `joined`.
+fn join_addresses(user: &RawUser, joined: &mut String) {
+    let smtp = user.proxy_addresses.iter().flatten().filter_map(|p| {
+        let (scheme, address) = p.split_once(':')?;
+        scheme.eq_ignore_ascii_case("smtp").then_some(address)
+    });
+    let other_mails = user.other_mails.iter().flatten().map(|m| &**m);
+    let mut list: Vec<Cow<str>> = user
+        .mail
+        .as_deref()
+        .into_iter()
+        .chain(user.user_principal_name.as_deref())
+        .chain(other_mails)
+        .chain(smtp)
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(|a| match a.chars().any(char::is_uppercase) {
+            true => Cow::Owned(a.to_lowercase()),
+            false => Cow::Borrowed(a),
+        })
+        .collect();
+    list.sort_unstable();
+    list.dedup();
+    joined.clear();
+    for (i, a) in list.iter().enumerate() {
+        if i > 0 {
+            joined.push('\n');
+        }
+        joined.push_str(a);
+    }
 }
 
 fn text_col(c: &mut Column) -> &mut StrColumn {
@@ -330,7 +330,8 @@ mod tests {
             {"id": "2", "identities": [], "assignedPlans": []},
             {"id": "3"}
         ]);
-        let users = from_values(Path::new("users"), records.as_array().unwrap()).unwrap();
+        let users =
+            from_values(Path::new("users"), records.as_array().expect("array")).expect("parsed");
         assert_eq!(
             text(&users, col::OTHER_MAILS, 0).as_deref(),
             Some("b@x.example; C@X.example")
