@@ -1,6 +1,8 @@
 //! The HTTP client: requests with the retries Graph documents. 429, 503 and 504 wait for
 //! `Retry-After` (seconds or an HTTP date) or back off exponentially with jitter up to a cap;
-//! connection failures and timeouts retry the same way; a 401 refreshes the token once. A
+//! connection failures and timeouts retry the same way; a 401 signs in again and repeats the
+//! request, up to [`MAX_REFRESHES`] times (requests run side by side, so the new token can be
+//! refused too when it expires under one of them; a token refused that often is not expiry). A
 //! request that must not be repeated blindly (an invitation) goes through `post_once`, which
 //! retries only what certainly never took effect.
 
@@ -13,6 +15,9 @@ use serde_json::value::RawValue;
 use super::auth::{Auth, Resource};
 use super::transport::{describe, redact};
 use super::{Endpoints, GraphError};
+
+/// Sign-ins again for one request refused with 401 before its 401 is the answer.
+const MAX_REFRESHES: u32 = 3;
 
 #[derive(Debug, Clone)]
 pub struct RetryPolicy {
@@ -172,7 +177,7 @@ impl Client {
         url: &str,
         body: Option<&Value>,
     ) -> Result<String, GraphError> {
-        let mut refreshed = false;
+        let mut refreshes = 0;
         let mut attempt = 0;
         loop {
             let token = self.auth.token(&self.http, resource)?;
@@ -190,8 +195,8 @@ impl Client {
                     let body = response.text();
                     match (status, body) {
                         (200..=299, Ok(text)) => return Ok(text),
-                        (401, _) if !refreshed => {
-                            refreshed = true;
+                        (401, _) if refreshes < MAX_REFRESHES => {
+                            refreshes += 1;
                             self.stats.refreshes.fetch_add(1, Ordering::Relaxed);
                             self.auth.invalidate(resource);
                             continue;
