@@ -17,7 +17,7 @@ use super::transport::{describe, redact};
 use super::{Endpoints, GraphError};
 
 /// Sign-ins again for one request refused with 401 before its 401 is the answer.
-const MAX_REFRESHES: u32 = 3;
+pub(super) const MAX_REFRESHES: u32 = 5;
 
 #[derive(Debug, Clone)]
 pub struct RetryPolicy {

@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 
 use serde_json::Value;
 
-use super::client::{Method, wait_of};
+use super::client::{MAX_REFRESHES, Method, wait_of};
 use super::transport::{describe, redact};
 use super::{Client, GraphError, Resource};
 
@@ -24,7 +24,7 @@ pub enum Answer {
 impl Client {
     /// POSTs `body` to a Graph URL at most once in effect (see the module's doc).
     pub fn post_once(&self, url: &str, body: &Value) -> Result<Answer, GraphError> {
-        let mut refreshed = false;
+        let mut refreshes = 0;
         let mut attempt = 0;
         loop {
             let token = self.auth.token(&self.http, Resource::Graph)?;
@@ -53,8 +53,8 @@ impl Client {
             };
             let status = response.status().as_u16();
             let wait = wait_of(&response);
-            if status == 401 && !refreshed {
-                refreshed = true;
+            if status == 401 && refreshes < MAX_REFRESHES {
+                refreshes += 1;
                 self.stats.refreshes.fetch_add(1, Ordering::Relaxed);
                 self.auth.invalidate(Resource::Graph);
                 continue;

@@ -1,6 +1,7 @@
 //! `b2bready apply` under faults, over HTTP against the simulator process: throttling, 5xx
 //! and answers lost after the invitation was recorded, a run killed mid-wave and resumed, a
-//! new guest object created instead of a conversion, and a plan of another cloud. Every
+//! new guest object created instead of a conversion, tokens expiring under parallel
+//! invitations, and a plan of another cloud. Every
 //! account is counted on the simulator's side: posted, and recorded (took effect) exactly once.
 
 use serde_json::json;
@@ -41,6 +42,23 @@ fn throttling_errors_and_dropped_answers_never_invite_twice() {
         .filter(|r| r["event"] == "sent" && r["readBack"] == true)
         .count();
     assert!(read_back >= 2, "answers lost after recording are read back");
+    assert_eq!(events(&plan, "sent").len(), ids.len());
+}
+
+#[test]
+fn tokens_expiring_under_parallel_invitations_invite_each_account_once() {
+    // Every fourth request finds its token expired, also the one renewed for a repeat when
+    // another worker's request made it expire meanwhile: a 401 took no effect, so the read or
+    // the invitation is sent again with a newer token, never left undone nor sent twice.
+    let sim = Simulator::start(&contoso(), &["--expire-token-every", "4"]);
+    let (_dir, plan) = make_plan(&contoso(), &[]);
+    let ids = planned_ids(&plan);
+    let o = apply(&sim, &plan, &contoso(), CONTOSO)
+        .args(["--yes", "--parallel", "3"])
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr_of(&o));
+    recorded_once(&sim, &ids);
     assert_eq!(events(&plan, "sent").len(), ids.len());
 }
 
