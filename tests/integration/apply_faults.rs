@@ -29,20 +29,27 @@ fn throttling_errors_and_dropped_answers_never_invite_twice() {
             "3",
         ],
     );
-    let (_dir, plan) = make_plan(&contoso(), &[]);
-    let ids = planned_ids(&plan);
-    let o = apply(&sim, &plan, &contoso(), CONTOSO)
-        .args(["--yes", "--parallel", "3"])
-        .output()
-        .expect("run");
-    assert_eq!(o.status.code(), Some(0), "{}", stderr_of(&o));
-    recorded_once(&sim, &ids);
+    let (_dir, plan) = applied_once_by_three_workers(&sim);
     let read_back = journal(&plan)
         .iter()
         .filter(|r| r["event"] == "sent" && r["readBack"] == true)
         .count();
     assert!(read_back >= 2, "answers lost after recording are read back");
+}
+
+/// Applies a plan of the example tenant with three workers and checks that it succeeds, that
+/// every planned account was recorded exactly once and that each has its `sent` event.
+fn applied_once_by_three_workers(sim: &Simulator) -> (tempfile::TempDir, std::path::PathBuf) {
+    let (dir, plan) = make_plan(&contoso(), &[]);
+    let ids = planned_ids(&plan);
+    let o = apply(sim, &plan, &contoso(), CONTOSO)
+        .args(["--yes", "--parallel", "3"])
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr_of(&o));
+    recorded_once(sim, &ids);
     assert_eq!(events(&plan, "sent").len(), ids.len());
+    (dir, plan)
 }
 
 #[test]
@@ -51,15 +58,7 @@ fn tokens_expiring_under_parallel_invitations_invite_each_account_once() {
     // another worker's request made it expire meanwhile: a 401 took no effect, so the read or
     // the invitation is sent again with a newer token, never left undone nor sent twice.
     let sim = Simulator::start(&contoso(), &["--expire-token-every", "4"]);
-    let (_dir, plan) = make_plan(&contoso(), &[]);
-    let ids = planned_ids(&plan);
-    let o = apply(&sim, &plan, &contoso(), CONTOSO)
-        .args(["--yes", "--parallel", "3"])
-        .output()
-        .expect("run");
-    assert_eq!(o.status.code(), Some(0), "{}", stderr_of(&o));
-    recorded_once(&sim, &ids);
-    assert_eq!(events(&plan, "sent").len(), ids.len());
+    applied_once_by_three_workers(&sim);
 }
 
 #[test]
