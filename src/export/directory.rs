@@ -119,8 +119,8 @@ fn lookup(client: &Client, domain: &str) -> Result<Value, GraphError> {
         "{}/v1.0/tenantRelationships/findTenantInformationByDomainName(domainName='{domain}')",
         client.endpoints.graph
     );
-    // A token that expired between the client's renewal and its one repeat (lookups run in
-    // parallel) is not an answer about the domain: ask again.
+    // A token that keeps expiring under the parallel lookups, past the client's renewals, is
+    // not an answer about the domain: ask again.
     let mut answer = client.get(Resource::Graph, &url);
     for _ in 0..3 {
         match &answer {
@@ -173,7 +173,7 @@ fn external_domains(dir: &std::path::Path) -> Result<Vec<String>, GraphError> {
         #[derive(serde::Deserialize)]
         struct Mail<'a> {
             #[serde(borrow)]
-            mail: Option<std::borrow::Cow<'a, str>>,
+            mail: Option<crate::snapshot::Text<'a>>,
         }
         let Ok(m) = serde_json::from_str::<Mail>(&line) else {
             continue;

@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use super::{Finding, Scan};
 use crate::model::FINDINGS_SCHEMA as SCHEMA;
 use crate::model::user as col;
+use crate::snapshot::Text;
 
 /// A findings.json of millions of findings stays well below this.
 const BASELINE_LIMIT: u64 = 16384 * crate::files::MIB;
@@ -204,7 +205,7 @@ struct OldSubject<'a> {
     #[serde(borrow)]
     id: Cow<'a, str>,
     #[serde(rename = "userPrincipalName", borrow)]
-    user_principal_name: Option<Cow<'a, str>>,
+    user_principal_name: Option<Text<'a>>,
 }
 
 /// Compares this scan with the baseline at `path`: sets each finding's change and lists what
@@ -290,7 +291,7 @@ pub fn compare(
             rule: f.rule.clone().into_owned(),
             kind: f.subject.kind.clone().into_owned(),
             id: f.subject.id.clone().into_owned(),
-            user_principal_name: f.subject.user_principal_name.clone().map(Cow::into_owned),
+            user_principal_name: f.subject.user_principal_name.as_deref().map(str::to_owned),
             fingerprint: crate::snapshot::lines::hex(fp),
         });
     }

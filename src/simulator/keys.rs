@@ -1,12 +1,11 @@
 //! What the user store reads from a user's line: its id, the addresses it holds and its
 //! invitation state.
 
-use std::borrow::Cow;
-
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::addresses::{normal, smtp};
+use crate::snapshot::Text;
 
 /// What the store follows in a user's line: its id, the addresses it holds (lower-cased)
 /// and its externalUserState.
@@ -21,15 +20,15 @@ pub(super) struct Keys {
 #[serde(rename_all = "camelCase")]
 struct RawKeys<'a> {
     #[serde(borrow)]
-    id: Option<Cow<'a, str>>,
+    id: Option<Text<'a>>,
     #[serde(borrow)]
-    mail: Option<Cow<'a, str>>,
+    mail: Option<Text<'a>>,
     #[serde(borrow)]
-    user_principal_name: Option<Cow<'a, str>>,
-    #[serde(default)]
-    proxy_addresses: Option<Vec<Cow<'a, str>>>,
+    user_principal_name: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    proxy_addresses: Option<Vec<Text<'a>>>,
     #[serde(borrow)]
-    external_user_state: Option<Cow<'a, str>>,
+    external_user_state: Option<Text<'a>>,
 }
 
 impl Keys {
@@ -45,9 +44,9 @@ impl Keys {
                     .into_iter()
                     .chain(raw.user_principal_name.as_deref());
                 Keys::made(
-                    raw.id.map(Cow::into_owned),
+                    raw.id.map(Text::into_owned),
                     addresses.chain(proxies.iter().filter_map(|p| smtp(p))),
-                    raw.external_user_state.map(Cow::into_owned),
+                    raw.external_user_state.map(Text::into_owned),
                 )
             }
             Err(_) => {

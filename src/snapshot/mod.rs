@@ -11,6 +11,7 @@ pub mod manifest;
 mod plans;
 pub mod tenant;
 mod text;
+pub use text::Text;
 pub mod users;
 pub mod writer;
 

@@ -3,7 +3,7 @@
 //!
 //! serde borrows a `Cow<str>` only when it is a field's whole type; inside an `Option` or a
 //! `Vec` it copies every string, one allocation each, which for a million accounts of a dozen
-//! properties is most of what reading them costs.
+//! properties is most of what reading them costs. Every reader of many records uses this type.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -12,7 +12,7 @@ use std::ops::Deref;
 use serde::de::{Deserialize, Deserializer, Error, Visitor};
 
 /// A string property, borrowed from the line unless it held escapes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct Text<'a>(pub Cow<'a, str>);
 
 impl Deref for Text<'_> {
@@ -61,6 +61,10 @@ impl<'a> Text<'a> {
 
     pub fn empty() -> Self {
         Text(Cow::Borrowed(""))
+    }
+
+    pub fn into_owned(self) -> String {
+        self.0.into_owned()
     }
 }
 
